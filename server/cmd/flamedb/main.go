@@ -4,6 +4,9 @@
 // starts a database (see package postgres for the order), applies the
 // migrations, shows the tables, and removes what it started.
 //
+// With -images it prints the default and offline image names, one source of
+// truth for scripts/setup.sh.
+//
 // With -hold it keeps the database until Ctrl-C and prints its URL, so you can
 // point psql or another flamelab process at it:
 //
@@ -26,7 +29,13 @@ import (
 func main() {
 	hold := flag.Bool("hold", false, "keep the database until Ctrl-C and print its URL")
 	durable := flag.Bool("durable", true, "fsync on (as for measurements); false starts a faster, non-durable database")
+	images := flag.Bool("images", false, "print the default and the offline image names, and exit (for scripts)")
 	flag.Parse()
+
+	if *images {
+		fmt.Println(postgres.DefaultImage, postgres.LocalImage)
+		return
+	}
 
 	if err := run(*hold, *durable); err != nil {
 		fmt.Fprintln(os.Stderr, "flamedb:", err)
