@@ -1,0 +1,208 @@
+// Package labs lists flamelab's seven labs and assembles a server from one
+// implementation of each lab's stage.
+//
+// Every lab owns one stage of the server (see server.Stages) and has up to
+// three implementations of it, each in its own directory:
+//
+//	labs/NN-slug/baseline   the slow code the server ships; never edited
+//	labs/NN-slug/exercise   the learner's copy, reset with make reset-N
+//	labs/NN-slug/solution   the reference fix
+//
+// A Choice picks one implementation per lab, so the same binary runs the slow
+// server, the fixed one, or any mix.
+package labs
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamelab/flamelab/server"
+
+	enrich "github.com/flamelab/flamelab/labs/01-goroutines/baseline"
+	body "github.com/flamelab/flamelab/labs/02-buffers/baseline"
+	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
+	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
+	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
+	parse "github.com/flamelab/flamelab/labs/06-parsing/baseline"
+	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
+)
+
+// Impl names an implementation of a lab's stage.
+type Impl string
+
+// The implementations a lab can have.
+const (
+	Baseline Impl = "baseline"
+	Exercise Impl = "exercise"
+	Solution Impl = "solution"
+)
+
+// Env is what stage implementations are built from.
+type Env struct {
+	Pool      *pgxpool.Pool // the events database; not owned by the stages
+	AuditPath string        // the audit trail's file
+}
+
+// Lab describes one lab.
+type Lab struct {
+	Number int
+	Slug   string // directory under labs/, e.g. "06-parsing"
+	Stage  string // the server.Stages field it owns
+	Trick  string // the article's trick, in a few words
+
+	build map[Impl]func(Env, *server.Stages) error
+}
+
+// Impls lists the implementations this lab has, in the order
+// baseline, exercise, solution.
+func (l *Lab) Impls() []Impl {
+	var out []Impl
+	for _, impl := range []Impl{Baseline, Exercise, Solution} {
+		if _, ok := l.build[impl]; ok {
+			out = append(out, impl)
+		}
+	}
+	return out
+}
+
+// Has reports whether the lab has impl.
+func (l *Lab) Has(impl Impl) bool { _, ok := l.build[impl]; return ok }
+
+// All is the seven labs, in order.
+var All = []*Lab{
+	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
+		}},
+	{Number: 2, Slug: "02-buffers", Stage: "BodyReader", Trick: "no copies of request buffers",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
+		}},
+	{Number: 3, Slug: "03-locks", Stage: "Stats", Trick: "no global lock held while working",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
+		}},
+	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
+		}},
+	{Number: 5, Slug: "05-blocking", Stage: "Auditor", Trick: "never block the request path",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(env Env, s *server.Stages) (err error) { s.Auditor, err = audit.Open(env.AuditPath); return err },
+		}},
+	{Number: 6, Slug: "06-parsing", Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
+		}},
+	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
+		build: map[Impl]func(Env, *server.Stages) error{
+			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
+		}},
+}
+
+// ByNumber returns lab n.
+func ByNumber(n int) (*Lab, error) {
+	if n < 1 || n > len(All) {
+		return nil, fmt.Errorf("no lab %d: the labs are 1 to %d", n, len(All))
+	}
+	return All[n-1], nil
+}
+
+// Choice picks an implementation per lab number; a lab not in the map runs
+// its baseline.
+type Choice map[int]Impl
+
+// ParseChoice parses a spec such as "all=baseline,6=solution": comma-separated
+// LAB=IMPL pairs, applied left to right, where LAB is a number or "all".
+// "all=solution" picks the solution of every lab that has one and leaves the
+// others at baseline; a single lab must have the implementation asked for.
+func ParseChoice(spec string) (Choice, error) {
+	c := Choice{}
+	for part := range strings.SplitSeq(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lab, impl, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("stage choice %q: want LAB=IMPL, e.g. 6=solution or all=baseline", part)
+		}
+		im := Impl(impl)
+		if im != Baseline && im != Exercise && im != Solution {
+			return nil, fmt.Errorf("stage choice %q: implementation must be baseline, exercise or solution", part)
+		}
+		if lab == "all" {
+			for _, l := range All {
+				if l.Has(im) {
+					c[l.Number] = im
+				} else {
+					c[l.Number] = Baseline
+				}
+			}
+			continue
+		}
+		n, err := strconv.Atoi(lab)
+		if err != nil {
+			return nil, fmt.Errorf("stage choice %q: lab must be a number from 1 to %d, or all", part, len(All))
+		}
+		l, err := ByNumber(n)
+		if err != nil {
+			return nil, err
+		}
+		if !l.Has(im) {
+			return nil, fmt.Errorf("lab %d (%s) has no %s yet; it has: %v", n, l.Slug, im, l.Impls())
+		}
+		c[n] = im
+	}
+	return c, nil
+}
+
+// Get returns the implementation c picks for lab n.
+func (c Choice) Get(n int) Impl {
+	if impl, ok := c[n]; ok {
+		return impl
+	}
+	return Baseline
+}
+
+// String lists the choice for every lab, e.g. "1=baseline 2=baseline ... 7=solution".
+func (c Choice) String() string {
+	parts := make([]string, 0, len(All))
+	for _, l := range All {
+		parts = append(parts, fmt.Sprintf("%d=%s", l.Number, c.Get(l.Number)))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Build assembles the stages c picks.
+func Build(env Env, c Choice) (server.Stages, error) {
+	var s server.Stages
+	for _, l := range All {
+		impl := c.Get(l.Number)
+		build, ok := l.build[impl]
+		if !ok {
+			return s, fmt.Errorf("lab %d (%s) has no %s", l.Number, l.Slug, impl)
+		}
+		if err := build(env, &s); err != nil {
+			return s, fmt.Errorf("lab %d (%s) %s: %w", l.Number, l.Slug, impl, err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the stages that hold resources, in the order a shutdown
+// needs: nothing new reaches the audit trail or the store after this.
+func Close(s server.Stages) error {
+	var err error
+	if s.Auditor != nil {
+		err = errors.Join(err, s.Auditor.Close())
+	}
+	if s.Store != nil {
+		err = errors.Join(err, s.Store.Close())
+	}
+	return err
+}

@@ -1,0 +1,240 @@
+// Package server is flamelab's event-ingest service: an HTTP API that accepts
+// newline-delimited access-log lines, stores them durably in Postgres, and
+// serves statistics and recent events.
+//
+// The request path runs through seven stages (see Stages), each one a lab's
+// slow spot. The HTTP layer here is deliberately plain and not part of any
+// lab: it validates, routes, and turns errors into JSON a person can act on.
+//
+// API:
+//
+//	POST /events              body: access-log lines; 200 {"request_id","accepted"} once stored and audited
+//	GET  /stats               aggregates of everything accepted since start (StatsReport)
+//	GET  /users/{id}/events   a user's newest events, ?limit=N (default 50, max 1000)
+//	GET  /healthz             200 when the database answers, 503 otherwise
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultLimit        = 50
+	MaxLimit            = 1000
+)
+
+// Pinger is what GET /healthz asks; a *pgxpool.Pool is one.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config configures a Server. The zero value of each field means its default.
+type Config struct {
+	MaxBodyBytes int64        // largest accepted POST /events body; DefaultMaxBodyBytes
+	Logger       *slog.Logger // server errors (5xx); slog.Default()
+}
+
+// Server serves the public API. Create it with New.
+type Server struct {
+	stages Stages
+	db     Pinger
+	cfg    Config
+	mux    *http.ServeMux
+}
+
+// New returns a Server that runs requests through stages and checks health
+// with db. Every stage must be set.
+func New(stages Stages, db Pinger, cfg Config) (*Server, error) {
+	if stages.BodyReader == nil || stages.Parser == nil || stages.Enricher == nil || stages.Encoder == nil ||
+		stages.Stats == nil || stages.Auditor == nil || stages.Store == nil {
+		return nil, errors.New("server.New: every stage must be set (see package labs for implementations)")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{stages: stages, db: db, cfg: cfg, mux: http.NewServeMux()}
+	// Patterns without methods: the handlers check the method themselves so
+	// that 405 answers, like every other error, are JSON.
+	s.mux.HandleFunc("/events", s.only(http.MethodPost, s.postEvents))
+	s.mux.HandleFunc("/stats", s.only(http.MethodGet, s.getStats))
+	s.mux.HandleFunc("/users/{id}/events", s.only(http.MethodGet, s.getUserEvents))
+	s.mux.HandleFunc("/healthz", s.only(http.MethodGet, s.getHealth))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint %s; the API is POST /events, GET /stats, GET /users/{id}/events, GET /healthz", r.URL.Path))
+	})
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// only wraps h so that other methods get 405 with an Allow header. GET
+// endpoints also answer HEAD, as net/http's own patterns do.
+func (s *Server) only(method string, h http.HandlerFunc) http.HandlerFunc {
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+			return
+		}
+		h(w, r)
+	}
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Error string `json:"error"`
+	Line  int    `json:"line,omitempty"` // POST /events: the first bad line, 1-based
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSONError(w, status, errorBody{Error: msg})
+}
+
+func writeJSONError(w http.ResponseWriter, status int, body errorBody) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// serverError logs err and answers with status and msg; the details stay in
+// the log, since they may name internals.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+	s.cfg.Logger.Error(msg, "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, status, msg)
+}
+
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	limit := s.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes is over the limit of %d bytes; split it into several requests", r.ContentLength, limit))
+		return
+	}
+	received := time.Now()
+
+	// 1. read the body (lab 2)
+	lines, release, err := s.stages.BodyReader.ReadLines(http.MaxBytesReader(w, r.Body, limit))
+	defer release()
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over the limit of %d bytes; split it into several requests", limit))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error())
+		return
+	}
+	if len(lines) == 0 {
+		writeError(w, http.StatusBadRequest, "empty body: send one access-log line per line, e.g. ts=2026-11-25T07:39:56Z user=42 path=/cart status=200 latency_ms=12 bytes=512")
+		return
+	}
+
+	// 2. parse every line first: all or nothing (lab 6)
+	events := make([]Event, len(lines))
+	for i, line := range lines {
+		ev, err := s.stages.Parser.Parse(line)
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, errorBody{
+				Error: fmt.Sprintf("line %d: %v; nothing from this request was stored", i+1, err),
+				Line:  i + 1,
+			})
+			return
+		}
+		events[i] = ev
+	}
+
+	// 3. enrich (lab 1)
+	s.stages.Enricher.Enrich(events)
+
+	// 4. build the audit record (lab 4)
+	requestID := uuid.NewString()
+	record, err := s.stages.Encoder.AuditRecord(requestID, received, events)
+	if err != nil {
+		s.serverError(w, r, http.StatusInternalServerError, "could not encode the audit record", err)
+		return
+	}
+
+	// 6. the audit record is durable before anything is stored (lab 5)
+	if err := s.stages.Auditor.Append(r.Context(), record); err != nil {
+		s.serverError(w, r, http.StatusServiceUnavailable, "the audit log is unavailable; nothing was stored, retry later", err)
+		return
+	}
+
+	// 7. store; committed before we answer (lab 7)
+	if err := s.stages.Store.Insert(r.Context(), requestID, events); err != nil {
+		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; the request was not acknowledged, retry later", err)
+		return
+	}
+
+	// 5. statistics count what was accepted (lab 3)
+	s.stages.Stats.Observe(events)
+
+	// 4. the response (lab 4)
+	w.Header().Set("Content-Type", "application/json")
+	if err := s.stages.Encoder.WriteAccepted(w, requestID, len(events)); err != nil {
+		s.cfg.Logger.Warn("write response", "err", err) // stored already: the client may just have gone
+	}
+}
+
+func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := s.stages.Stats.WriteJSON(w); err != nil {
+		s.cfg.Logger.Warn("write stats", "err", err)
+	}
+}
+
+func (s *Server) getUserEvents(w http.ResponseWriter, r *http.Request) {
+	userID, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || userID < 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("user id %q is not a non-negative integer", r.PathValue("id")))
+		return
+	}
+	limit := DefaultLimit
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > MaxLimit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q must be an integer from 1 to %d", q, MaxLimit))
+			return
+		}
+		limit = n
+	}
+	events, err := s.stages.Store.Recent(r.Context(), userID, limit)
+	if err != nil {
+		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; retry later", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := s.stages.Encoder.WriteEvents(w, userID, events); err != nil {
+		s.cfg.Logger.Warn("write events", "err", err)
+	}
+}
+
+func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.serverError(w, r, http.StatusServiceUnavailable, "the database does not answer", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("{\"status\":\"ok\"}\n"))
+}
