@@ -28,6 +28,13 @@ setup: ## the day before a workshop: modules, Docker + Postgres image, database 
 test: ## run every test with -race (needs a database: see make setup)
 	$(GO) tool gotestsum --format testname -- $(TEST_FLAGS) ./...
 
+# Which implementation of each lab's stage the server runs: LAB=IMPL pairs.
+STAGES ?= all=baseline
+
+.PHONY: serve
+serve: ## run the server (STAGES=all=baseline by default) on 127.0.0.1:8080, pprof on :6060
+	$(GO) run ./server/cmd/flamelab-server -stages '$(STAGES)' $(SERVE_FLAGS)
+
 .PHONY: db
 db: ## start a throwaway database, print its URL, keep it until Ctrl-C
 	@$(GO) run ./server/cmd/flamedb -hold

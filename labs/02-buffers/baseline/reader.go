@@ -26,11 +26,10 @@ func (Reader) ReadLines(body io.Reader) ([][]byte, func(), error) {
 	if err != nil {
 		return nil, func() {}, err
 	}
-	text := string(data)
-	text = strings.TrimSuffix(text, "\n")
-	if text == "" {
+	if len(data) == 0 {
 		return nil, func() {}, nil
 	}
+	text := strings.TrimSuffix(string(data), "\n")
 	parts := strings.Split(text, "\n")
 	lines := make([][]byte, 0, len(parts))
 	for _, p := range parts {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"net/http"
+
+	"github.com/flamelab/flamelab/server/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestGracefulShutdown runs the real binary, sends SIGTERM in the middle of
+// bounded concurrent load, and checks that it exits 0 and that every
+// acknowledged event is in the database and the audit trail exactly once.
+func TestGracefulShutdown(t *testing.T) {
+	db := pgtest.DB(t)
+	pgtest.Truncate(t, db)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "flamelab-server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	audit := filepath.Join(dir, "audit.log")
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-audit-file", audit)
+	cmd.Env = append(os.Environ(), "FLAMELAB_DATABASE_URL="+db.URL)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	ready := regexp.MustCompile(`ready: public=(http://127\.0\.0\.1:\d+)`)
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var base string
+	select {
+	case l := <-lines:
+		m := ready.FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("unexpected first line %q; stderr:\n%s", l, stderr.String())
+		}
+		base = m[1]
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server not ready in 60s; stderr:\n%s", stderr.String())
+	}
+
+	// Load: 8 clients, at most 100 requests each, 10 lines per request;
+	// each stops at its first failure (the server has stopped listening).
+	const clients, maxRequests, perRequest = 8, 100, 10
+	client := &http.Client{Timeout: 30 * time.Second}
+	var mu sync.Mutex
+	var acked []string
+	enough := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := range maxRequests {
+				var b strings.Builder
+				for l := range perRequest {
+					fmt.Fprintf(&b, "ts=2026-11-25T07:39:%02dZ user=%d path=/p/%d status=200 latency_ms=%d bytes=%d\n", l, c, i, l, i)
+				}
+				resp, err := client.Post(base+"/events", "text/plain", strings.NewReader(b.String()))
+				if err != nil {
+					return
+				}
+				var out struct {
+					RequestID string `json:"request_id"`
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					return
+				}
+				mu.Lock()
+				acked = append(acked, out.RequestID)
+				if len(acked) == 40 {
+					once.Do(func() { close(enough) })
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	select {
+	case <-enough:
+	case <-time.After(60 * time.Second):
+		t.Fatal("fewer than 40 requests acknowledged in 60s")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("server exited with %v after SIGTERM, want 0; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "stopped cleanly") {
+		t.Errorf("no clean stop reported; stderr:\n%s", stderr.String())
+	}
+	t.Logf("%d requests acknowledged before and during shutdown", len(acked))
+
+	// Every acknowledged event is stored exactly once.
+	for _, id := range acked {
+		var n, distinct int
+		err := db.Pool.QueryRow(context.Background(),
+			"SELECT count(*), count(DISTINCT line) FROM events WHERE request_id = $1", id).Scan(&n, &distinct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != perRequest || distinct != perRequest {
+			t.Errorf("request %s: %d rows, %d distinct lines; want %d of each", id, n, distinct, perRequest)
+		}
+	}
+	// And its audit record is in the trail exactly once.
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("audit line is not JSON: %q", l)
+		}
+		seen[rec.RequestID]++
+	}
+	for _, id := range acked {
+		if seen[id] != 1 {
+			t.Errorf("request %s is in the audit trail %d times, want 1", id, seen[id])
+		}
+	}
+}
