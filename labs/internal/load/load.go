@@ -1,0 +1,267 @@
+// Package load drives a fixed amount of work at a flamelab server, with
+// vegeta's attack library.
+//
+// Every run is bounded three ways: a fixed number of requests, a fixed number
+// of workers, and a time limit after which it stops by itself. It only ever
+// talks to loopback addresses (127.0.0.0/8 and ::1): the target URL must be a
+// loopback IP literal, and the dialer refuses any other address besides, so
+// not even a redirect or a DNS surprise can send traffic elsewhere.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Mode is how requests are paced.
+type Mode string
+
+const (
+	// Capacity sends as fast as Workers concurrent clients can: each worker
+	// sends its next request as soon as the last one is answered. It
+	// measures maximum throughput.
+	Capacity Mode = "capacity"
+	// Latency sends at a fixed Rate, whatever the answers do, so latency is
+	// measured without the slow side slowing the clock (no coordinated
+	// omission). Pick a rate the slow side can sustain.
+	Latency Mode = "latency"
+)
+
+// Spec is one run's workload.
+type Spec struct {
+	Target   string        // base URL, e.g. http://127.0.0.1:8080; must be loopback
+	Mode     Mode          // Capacity or Latency
+	Requests int           // measured requests, exactly this many are sent
+	Warmup   int           // requests sent first and not counted
+	Workers  int           // concurrent clients (Capacity) or the most in flight (Latency)
+	Rate     int           // requests per second (Latency only)
+	Lines    int           // access-log lines per POST /events body
+	Seed     uint64        // payloads are a pure function of Seed and the request index
+	Timeout  time.Duration // per request; default 30s
+	Limit    time.Duration // the whole run stops after this, finished or not; default 5m
+}
+
+// Result summarises the measured requests.
+type Result struct {
+	Requests  int           // sent and counted
+	Succeeded int           // 2xx
+	Duration  time.Duration // first request sent to last answer received
+	ReqPerSec float64       // successful requests per second
+	P50, P90  time.Duration
+	P99, Max  time.Duration
+	Statuses  map[string]int // "200": n; "error" for transport errors
+	Errors    []string       // distinct transport and non-2xx errors, at most 10
+	TimedOut  bool           // Limit stopped the run before every request was answered
+}
+
+func (s *Spec) check() error {
+	if err := CheckLoopback(s.Target); err != nil {
+		return err
+	}
+	switch {
+	case s.Requests <= 0:
+		return errors.New("load: Requests must be > 0")
+	case s.Workers <= 0:
+		return errors.New("load: Workers must be > 0")
+	case s.Lines <= 0:
+		return errors.New("load: Lines must be > 0")
+	case s.Mode == Latency && s.Rate <= 0:
+		return errors.New("load: latency mode needs a Rate > 0")
+	case s.Mode != Capacity && s.Mode != Latency:
+		return fmt.Errorf("load: unknown mode %q", s.Mode)
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 30 * time.Second
+	}
+	if s.Limit <= 0 {
+		s.Limit = 5 * time.Minute
+	}
+	return nil
+}
+
+// CheckLoopback returns an error unless target is an http URL whose host is a
+// loopback IP literal. Host names, even "localhost", are refused: what they
+// resolve to is not ours to trust.
+func CheckLoopback(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("load: target %q: %w", target, err)
+	}
+	if u.Scheme != "http" {
+		return fmt.Errorf("load: target %q: only http:// is supported", target)
+	}
+	ip := net.ParseIP(u.Hostname())
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("load: target %q is not a loopback IP (127.0.0.1 or [::1]); flamelab never sends load anywhere else", target)
+	}
+	return nil
+}
+
+// loopbackOnly refuses to connect anywhere but loopback, whatever the URL said.
+func loopbackOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("load: refusing to connect to non-loopback address %s", address)
+	}
+	return nil
+}
+
+func client(s *Spec) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: loopbackOnly}
+	return &http.Client{
+		Timeout: s.Timeout,
+		Transport: &http.Transport{
+			DialContext:         dialer.DialContext,
+			MaxIdleConnsPerHost: s.Workers,
+			MaxConnsPerHost:     s.Workers,
+			Proxy:               nil, // never through a proxy: it would not be loopback
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Body returns the body of request i: Lines access-log lines, a pure
+// function of (seed, i), so both sides of a comparison get the same work.
+func Body(seed uint64, i, lines int) []byte {
+	r := rand.New(rand.NewPCG(seed, uint64(i)))
+	paths := [...]string{"/cart", "/users/%d/cart", "/products/%d", "/search", "/checkout", "/api/v1/orders/%d"}
+	statuses := [...]int{200, 200, 200, 200, 201, 204, 301, 304, 404, 500}
+	var b strings.Builder
+	b.Grow(lines * 100)
+	base := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
+	for l := range lines {
+		p := paths[r.IntN(len(paths))]
+		if strings.Contains(p, "%d") {
+			p = fmt.Sprintf(p, r.IntN(100000))
+		}
+		ts := base.Add(time.Duration(i*lines+l) * time.Millisecond).Format(time.RFC3339Nano)
+		fmt.Fprintf(&b, "ts=%s user=%d path=%s status=%d latency_ms=%d bytes=%d\n",
+			ts, r.IntN(5000), p, statuses[r.IntN(len(statuses))], r.IntN(1000), r.IntN(100000))
+	}
+	return []byte(b.String())
+}
+
+// Run sends the warm-up, then the measured requests, and summarises the
+// latter. progress, if not nil, is called with the number of measured
+// requests answered so far.
+func Run(ctx context.Context, s Spec, progress func(done, total int)) (Result, error) {
+	if err := s.check(); err != nil {
+		return Result{}, err
+	}
+	if s.Warmup > 0 {
+		w := s
+		w.Requests, w.Seed = s.Warmup, s.Seed^0x5eed
+		if _, err := attack(ctx, w, nil); err != nil {
+			return Result{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	return attack(ctx, s, progress)
+}
+
+func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result, error) {
+	url := strings.TrimSuffix(s.Target, "/") + "/events"
+	header := http.Header{"Content-Type": []string{"text/plain"}}
+	var next atomic.Int64
+	targeter := func(t *vegeta.Target) error {
+		i := int(next.Add(1) - 1)
+		if i >= s.Requests {
+			return vegeta.ErrNoTargets
+		}
+		t.Method, t.URL, t.Header, t.Body = http.MethodPost, url, header, Body(s.Seed, i, s.Lines)
+		return nil
+	}
+
+	var pacer vegeta.Pacer = vegeta.ConstantPacer{} // zero rate: as fast as the workers go
+	workers := uint64(s.Workers)
+	opts := []func(*vegeta.Attacker){vegeta.Workers(workers), vegeta.MaxWorkers(workers)}
+	if s.Mode == Latency {
+		pacer = vegeta.ConstantPacer{Freq: s.Rate, Per: time.Second}
+		// Start few workers and let vegeta add more only when all are busy,
+		// up to Workers: a fixed rate must not wait for answers.
+		opts = []func(*vegeta.Attacker){vegeta.Workers(min(workers, 4)), vegeta.MaxWorkers(workers)}
+	}
+	total := s.Requests
+	limited := countPacer{Pacer: pacer, n: uint64(total)}
+	atk := vegeta.NewAttacker(append(opts, vegeta.Client(client(&s)))...)
+
+	var m vegeta.Metrics
+	res := Result{Statuses: map[string]int{}}
+	errs := map[string]bool{}
+	timer := time.NewTimer(s.Limit)
+	defer timer.Stop()
+	results := atk.Attack(vegeta.Targeter(targeter), limited, s.Limit, "flamelab")
+	for {
+		select {
+		case <-ctx.Done():
+			atk.Stop()
+			for range results {
+			}
+			return res, ctx.Err()
+		case <-timer.C:
+			atk.Stop()
+			res.TimedOut = true
+		case r, ok := <-results:
+			if !ok {
+				m.Close()
+				res.Requests = int(m.Requests)
+				res.Duration = m.Duration + m.Wait
+				res.P50, res.P90, res.P99, res.Max = m.Latencies.P50, m.Latencies.P90, m.Latencies.P99, m.Latencies.Max
+				if res.Duration > 0 {
+					res.ReqPerSec = float64(res.Succeeded) / res.Duration.Seconds()
+				}
+				for e := range errs {
+					res.Errors = append(res.Errors, e)
+				}
+				if res.Requests < total {
+					res.TimedOut = true
+				}
+				return res, nil
+			}
+			m.Add(r)
+			status := fmt.Sprint(r.Code)
+			if r.Code == 0 {
+				status = "error"
+			}
+			res.Statuses[status]++
+			if r.Code >= 200 && r.Code < 300 {
+				res.Succeeded++
+			} else if len(errs) < 10 {
+				msg := r.Error
+				if msg == "" {
+					msg = fmt.Sprintf("%d: %s", r.Code, strings.TrimSpace(string(r.Body)))
+				}
+				errs[msg] = true
+			}
+			if progress != nil {
+				progress(int(m.Requests), total)
+			}
+		}
+	}
+}
+
+// countPacer stops the attack after n hits: the fixed amount of work.
+type countPacer struct {
+	vegeta.Pacer
+	n uint64
+}
+
+func (p countPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.n {
+		return 0, true
+	}
+	return p.Pacer.Pace(elapsed, hits)
+}
