@@ -325,7 +325,7 @@ func TestDurability(t *testing.T) {
 func TestAdmin(t *testing.T) {
 	admin := httptest.NewServer(server.Admin())
 	defer admin.Close()
-	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/allocs", "/debug/fgprof?seconds=1"} {
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/allocs", "/debug/fgprof?seconds=1", "/debug/vars"} {
 		resp, err := admin.Client().Get(admin.URL + path)
 		if err != nil {
 			t.Fatal(err)
