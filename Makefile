@@ -17,7 +17,9 @@ TEST_FLAGS ?= -race -count=1
 .PHONY: help
 help: ## list every target
 	@printf 'flamelab: make a Go server fast by profiling it. Targets:\n\n'
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {gsub("%", "N", $$1); printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf '\nLab targets take N = 1..7. IMPL=solution|exercise|baseline picks the after side of make lab-N\n'
+	@printf '(baseline: an A/A run that measures the noise floor); QUICK=1 runs one small pair.\n'
 	@printf '\nDatabase: FLAMELAB_DATABASE_URL, else a Docker testcontainer, else local Postgres binaries (docs/database.md).\n'
 
 .PHONY: setup
@@ -51,3 +53,36 @@ pg-image: ## build the offline Postgres image from Debian's archive (no registry
 clean-db: ## remove Postgres containers a killed flamelab process left behind
 	@ids=$$(docker ps -aq --filter label=org.flamelab.provisioner 2>/dev/null); \
 	if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "removed: $$ids"; else echo "no leftover flamelab containers"; fi
+
+# ---- labs -------------------------------------------------------------------
+
+IMPL ?= solution
+PROFILE ?= before-cpu
+FLAME_ADDR ?= 127.0.0.1:8081
+
+.PHONY: lab-%
+lab-%: ## instructor's demo: baseline vs IMPL, alternating runs, profiles, flame graphs, report
+	@$(GO) run ./labs/cmd/flamelab-lab run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
+
+.PHONY: flame-%
+flame-%: ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
+	@f=profiles/lab-$*/latest/$(PROFILE).pb.gz; \
+	if [ ! -f "$$f" ]; then echo "no $$f: run make lab-$* first"; exit 1; fi; \
+	$(GO) tool pprof -http=$(FLAME_ADDR) "$$f"
+
+.PHONY: check-%
+check-%: ## run lab N's tests against your exercise; fails until your fix meets the budget
+	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
+	if [ ! -d "$$dir/exercise" ]; then echo "lab $* ($$dir) does not exist yet: it has only its baseline"; exit 1; fi; \
+	FLAMELAB_IMPL=exercise $(GO) test -race -count=1 "./$$dir/..."
+
+.PHONY: reset-%
+reset-%: ## restore lab N's exercise from its baseline (your changes are lost)
+	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
+	if [ ! -d "$$dir/exercise" ]; then echo "lab $* ($$dir) does not exist yet: it has only its baseline"; exit 1; fi; \
+	rm -f "$$dir"/exercise/*.go; \
+	for f in "$$dir"/baseline/*.go; do \
+		sed -e 's/^package baseline$$/package exercise/' \
+		    -e 's|^// Package baseline is|// Package exercise is your copy of the baseline:|' "$$f" > "$$dir/exercise/$$(basename "$$f")"; \
+	done; \
+	echo "reset $$dir/exercise from $$dir/baseline"

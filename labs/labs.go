@@ -53,6 +53,11 @@ type Lab struct {
 	Slug   string // directory under labs/, e.g. "06-parsing"
 	Stage  string // the server.Stages field it owns
 	Trick  string // the article's trick, in a few words
+	Claim  string // the article's claimed result, quoted in every report
+	// Profile is the profile that shows this lab's slow spot: "cpu",
+	// "fgprof" (wall clock), "allocs" or "mutex". make lab-N reports the
+	// stage's share of it as the lab's budget metric.
+	Profile string
 
 	build map[Impl]func(Env, *server.Stages) error
 }
@@ -75,33 +80,49 @@ func (l *Lab) Has(impl Impl) bool { _, ok := l.build[impl]; return ok }
 // All is the seven labs, in order.
 var All = []*Lab{
 	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
+		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
 		}},
 	{Number: 2, Slug: "02-buffers", Stage: "BodyReader", Trick: "no copies of request buffers",
+		Claim: "allocations -60%, throughput 2x", Profile: "allocs",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
 		}},
 	{Number: 3, Slug: "03-locks", Stage: "Stats", Trick: "no global lock held while working",
+		Claim: "thread blocking -50%", Profile: "mutex",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 		}},
 	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
+		Claim: "3x throughput, less GC", Profile: "allocs",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
 		}},
 	{Number: 5, Slug: "05-blocking", Stage: "Auditor", Trick: "never block the request path",
+		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(env Env, s *server.Stages) (err error) { s.Auditor, err = audit.Open(env.AuditPath); return err },
 		}},
 	{Number: 6, Slug: "06-parsing", Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
+		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
 		}},
 	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
+		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 		}},
+}
+
+// Path is the lab's directory, relative to the repository root.
+func (l *Lab) Path() string { return "labs/" + l.Slug }
+
+// Package is the import path of one implementation of the lab's stage; its
+// functions in a profile all start with it.
+func (l *Lab) Package(impl Impl) string {
+	return "github.com/flamelab/flamelab/labs/" + l.Slug + "/" + string(impl)
 }
 
 // ByNumber returns lab n.

@@ -1,0 +1,149 @@
+// Command flamelab-lab is the engine behind the Makefile's lab targets.
+//
+//	flamelab-lab run -lab 6 [-impl solution|exercise|baseline] [-quick]
+//	flamelab-lab slug 6      # prints labs/06-parsing, for make check-6 and reset-6
+//
+// run compares the server with lab N's stage at its baseline (before) and
+// at -impl (after): -pairs alternating legs of the same fixed work, one extra
+// profiled leg per side, flame graphs, a diff, and a report in
+// profiles/lab-N/<timestamp>/ (profiles/lab-N/latest points at the newest).
+// -impl baseline compares the baseline with itself: an A/A run, whose spread
+// is the noise floor every claimed speed-up must clear.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/labs/internal/runner"
+	"github.com/flamelab/flamelab/server/postgres"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = run(os.Args[2:])
+	case "slug":
+		err = slug(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "flamelab-lab:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] | flamelab-lab slug N")
+	os.Exit(2)
+}
+
+func slug(args []string) error {
+	if len(args) != 1 {
+		usage()
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil {
+		return fmt.Errorf("lab %q: want a number", args[0])
+	}
+	l, err := labs.ByNumber(n)
+	if err != nil {
+		return err
+	}
+	fmt.Println(l.Path())
+	return nil
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	var (
+		n        = fs.Int("lab", 0, "lab number, 1-7")
+		impl     = fs.String("impl", "solution", "the after side: solution, exercise, or baseline (A/A noise run)")
+		quick    = fs.Bool("quick", false, "one pair of small legs: checks the pipeline, measures little")
+		pairs    = fs.Int("pairs", 5, "alternating before/after pairs; fewer than 4 can never be called significant")
+		requests = fs.Int("requests", 600, "measured requests per leg")
+		warmup   = fs.Int("warmup", 60, "requests per leg before measuring")
+		workers  = fs.Int("workers", 32, "concurrent clients (capacity mode)")
+		lines    = fs.Int("lines", 50, "access-log lines per request")
+		rate     = fs.Int("rate", 0, "requests per second: switches to latency mode (a fixed rate the slow side can sustain)")
+		trace    = fs.Bool("trace", false, "also capture a 2-second execution trace per side")
+		out      = fs.String("out", "profiles", "where lab-N/<timestamp>/ goes")
+		seed     = fs.Uint64("seed", 1, "payload seed")
+	)
+	fs.Parse(args)
+
+	lab, err := labs.ByNumber(*n)
+	if err != nil {
+		return err
+	}
+	cand := labs.Impl(*impl)
+	if !lab.Has(cand) {
+		if cand == labs.Solution {
+			return fmt.Errorf("lab %d (%s) has no solution yet; `make lab-%d IMPL=baseline` measures the A/A noise floor meanwhile", lab.Number, lab.Slug, lab.Number)
+		}
+		return fmt.Errorf("lab %d (%s) has no %s yet; it has %v", lab.Number, lab.Slug, cand, lab.Impls())
+	}
+	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: *warmup, Workers: *workers, Lines: *lines, Seed: *seed, Limit: 3 * time.Minute}
+	if *rate > 0 {
+		spec.Mode, spec.Rate = load.Latency, *rate
+	}
+	if *quick {
+		*pairs = 1
+		spec.Requests, spec.Warmup = 80, 10
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	runDir := filepath.Join(*out, fmt.Sprintf("lab-%d", lab.Number), time.Now().Format("20060102-150405"))
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "lab-%d: building flamelab-server\n", lab.Number)
+	bin := filepath.Join(runDir, "flamelab-server")
+	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./server/cmd/flamelab-server").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, outp)
+	}
+	defer os.Remove(bin)
+
+	// One database for every leg, durable: the labs measure commits.
+	db, err := postgres.Provision(ctx, postgres.Options{Durability: postgres.Durable, CloseOnInterrupt: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+
+	rep, err := runner.Run(ctx, runner.Config{
+		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace,
+		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	latest := filepath.Join(*out, fmt.Sprintf("lab-%d", lab.Number), "latest")
+	os.Remove(latest)
+	if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
+		return err
+	}
+	rep.WriteTable(os.Stdout)
+	if *quick {
+		fmt.Println("\n(QUICK: one pair of small legs; the pipeline is checked, the numbers mean little)")
+	}
+	fmt.Printf("\nreport: %s/report.md, %s/report.html (flame graphs linked there); make flame-%d opens pprof's UI\n", latest, latest, lab.Number)
+	return nil
+}

@@ -1,0 +1,187 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// machine describes where the numbers were measured.
+func machine() string {
+	host, _ := os.Hostname()
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", host, runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func fmtNum(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case v >= 100 || v == math.Trunc(v):
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// ratioText shows after/before with its range over the pairs.
+func (m Metric) ratioText() string {
+	if math.IsNaN(m.Ratio) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx [%.2f–%.2f]", m.Ratio, m.RatioMin, m.RatioMax)
+}
+
+// WriteTable prints the terminal summary.
+func (r *Report) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "\nlab %d (%s): %s\n", r.Lab, r.Slug, r.Trick)
+	fmt.Fprintf(w, "before: %s   after: %s   %d pairs of %d requests (%s, %d workers, %d lines each)\n\n",
+		r.A.Impl, r.B.Impl, r.Pairs, r.Load.Requests, r.Load.Mode, r.Load.Workers, r.Load.Lines)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "metric\tbefore\tafter\tafter/before [min–max]\tverdict\t")
+	for _, m := range r.Metrics {
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+	}
+	fmt.Fprintf(tw, "budget: stage share of %s profile\t%.1f%%\t%.1f%%\t\t(one profiled leg per side)\t\n",
+		r.Profile, 100*r.A.Budget.Cum, 100*r.B.Budget.Cum)
+	tw.Flush()
+	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)
+	if len(r.StillBase) > 0 {
+		fmt.Fprintf(w, "still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+}
+
+func write(dir string, r *Report) error {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), js, 0o644); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	r.writeMarkdown(&md)
+	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return htmlReport.Execute(f, r)
+}
+
+func (r *Report) writeMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "# lab %d (%s): before/after\n\n", r.Lab, r.Slug)
+	fmt.Fprintf(w, "- trick: %s\n- article's claim: %s\n- measured: %s, %s\n- database: %s\n",
+		r.Trick, r.Claim, r.Started.Format("2006-01-02 15:04 MST"), r.Machine, r.Database)
+	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
+		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
+	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after, fresh server and empty table each leg; one extra profiled leg per side\n", r.Pairs)
+	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
+	if len(r.StillBase) > 0 {
+		fmt.Fprintf(w, "- still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
+	}
+	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before [min–max over pairs] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")
+	for _, m := range r.Metrics {
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+	}
+	fmt.Fprintf(w, "| budget: stage's share of the %s profile (cum) | %.1f%% | %.1f%% | | one profiled leg per side |\n\n",
+		r.Profile, 100*r.A.Budget.Cum, 100*r.B.Budget.Cum)
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "> warning: %s\n", warn)
+	}
+	fmt.Fprintf(w, "\n## Every leg\n\n| leg | side | req/s | p50 ms | p99 ms | allocs/req | GC cycles |\n|---|---|---|---|---|---|---|\n")
+	for i := range r.Pairs {
+		for _, s := range []*Side{r.A, r.B} {
+			l := s.Legs[i]
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %d |\n", i+1, s.Name, fmtNum(l.Load.ReqPerSec),
+				fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles)
+		}
+	}
+	fmt.Fprintf(w, "\n## Flame graphs\n\n")
+	for _, name := range slices.Sorted(maps.Keys(r.Flamegraphs)) {
+		fmt.Fprintf(w, "- [%s](%s)\n", name, r.Flamegraphs[name])
+	}
+	fmt.Fprintf(w, "\n## Top 10\n")
+	for _, name := range slices.Sorted(maps.Keys(r.Tops)) {
+		fmt.Fprintf(w, "\n### %s\n\n```\n%s```\n", name, r.Tops[name])
+	}
+}
+
+// bar is one bar of the report's inline SVG charts.
+type bar struct {
+	Label         string
+	Before, After float64
+	WB, WA        float64 // widths in px
+	Unit          string
+}
+
+func (r *Report) Bars() []bar {
+	var out []bar
+	for _, m := range r.Metrics {
+		top := max(m.MedianA, m.MedianB)
+		if top <= 0 {
+			top = 1
+		}
+		out = append(out, bar{Label: m.Name, Before: m.MedianA, After: m.MedianB, WB: 400 * m.MedianA / top, WA: 400 * m.MedianB / top, Unit: m.Unit})
+	}
+	return out
+}
+
+var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
+	"num": fmtNum, "pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"sorted": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
+}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>flamelab lab {{.Lab}}: before/after</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}
+.b{fill:#c0504d}.a{fill:#4f81bd}svg text{font:12px sans-serif}
+</style></head><body>
+<h1>lab {{.Lab}} ({{.Slug}}): {{.Trick}}</h1>
+<p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
+<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after.
+Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
+{{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
+<table><tr><th>metric</th><th>before</th><th>after</th><th>after/before [min–max]</th><th>verdict</th></tr>
+{{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{printf "%.2fx [%.2f–%.2f]" .Ratio .RatioMin .RatioMax}}</td><td>{{.Verdict}}</td></tr>
+{{end}}<tr><td>budget: stage share of {{.Profile}} profile</td><td>{{pct .A.Budget.Cum}}</td><td>{{pct .B.Budget.Cum}}</td><td></td><td>one profiled leg per side</td></tr></table>
+{{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
+<h2>Medians</h2>
+{{range .Bars}}<svg width="640" height="52" role="img" aria-label="{{.Label}}">
+<text x="0" y="14">{{.Label}} ({{.Unit}})</text>
+<rect class="b" x="140" y="2" width="{{printf "%.1f" .WB}}" height="20"/><text x="{{printf "%.1f" .WB}}" dx="146" y="16">before {{num .Before}}</text>
+<rect class="a" x="140" y="26" width="{{printf "%.1f" .WA}}" height="20"/><text x="{{printf "%.1f" .WA}}" dx="146" y="40">after {{num .After}}</text>
+</svg><br>{{end}}
+<h2>Flame graphs</h2><ul>
+{{range $name := sorted .Flamegraphs}}<li><a href="{{index $.Flamegraphs $name}}">{{$name}}</a></li>
+{{end}}</ul>
+<h2>Top 10</h2>
+{{range $name := sorted .Tops}}<h3>{{$name}}</h3><pre>{{index $.Tops $name}}</pre>{{end}}
+</body></html>
+`))

@@ -1,0 +1,449 @@
+// Package runner is the engine behind make lab-N: it runs the server with a
+// lab's stage at its baseline and with the candidate (solution or exercise),
+// alternating A B A B over the same fixed amount of work, captures every
+// profile, renders them, and writes an honest before/after report.
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/compare"
+	"github.com/flamelab/flamelab/labs/internal/flame"
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/server/postgres"
+)
+
+// Config is one make lab-N run.
+type Config struct {
+	Lab       *labs.Lab
+	Candidate labs.Impl // side B; side A is always the baseline
+	Pairs     int       // A B pairs measured
+	Load      load.Spec // Target is filled in per leg
+	Trace     bool      // also capture a short execution trace
+	ServerBin string    // a built flamelab-server
+	DB        *postgres.Database
+	OutDir    string    // profiles/lab-N/<timestamp>
+	Progress  io.Writer // progress lines; nil for none
+}
+
+// Side is one of the two servers being compared.
+type Side struct {
+	Name   string // "before" (A) or "after" (B)
+	Impl   labs.Impl
+	Stages string // the -stages flag it ran with
+	Legs   []Leg
+	// From the profiled legs, which are not part of the statistics.
+	Profiles map[string]string // kind ("cpu", "fgprof", ...) -> .pb.gz path
+	Budget   flame.Share       // the stage's share of the lab's profile
+}
+
+// Leg is one measured run of the fixed work.
+type Leg struct {
+	Load         load.Result
+	AllocsPerReq float64
+	GCCycles     uint32
+}
+
+// Report is everything a run found; it is also written as report.json.
+type Report struct {
+	Lab         int
+	Slug        string
+	Trick       string
+	Claim       string
+	Profile     string // the lab's teaching profile
+	Started     time.Time
+	Machine     string
+	Database    string
+	Load        load.Spec
+	Pairs       int
+	A, B        *Side
+	StillBase   []string          // other labs' stages without a solution: they stay at baseline and may cap the gain
+	Metrics     []Metric          // before/after table
+	Tops        map[string]string // "before cpu" -> pprof top 10
+	Flamegraphs map[string]string // title -> HTML file, relative to OutDir
+	Warnings    []string
+	ElapsedSecs float64
+}
+
+// Metric is one row of the before/after table.
+type Metric struct {
+	Name           string
+	Unit           string
+	HigherIsBetter bool
+	A, B           []float64
+	compare.Result
+}
+
+func (c *Config) progress(format string, args ...any) {
+	if c.Progress != nil {
+		fmt.Fprintf(c.Progress, format+"\n", args...)
+	}
+}
+
+// stagesFor returns the -stages value where lab n runs impl and every other
+// lab runs its solution if it has one, and the labs left at baseline.
+func stagesFor(n int, impl labs.Impl) (string, []string) {
+	parts := []string{"all=baseline"}
+	var base []string
+	for _, l := range labs.All {
+		switch {
+		case l.Number == n:
+			parts = append(parts, fmt.Sprintf("%d=%s", n, impl))
+		case l.Has(labs.Solution):
+			parts = append(parts, fmt.Sprintf("%d=solution", l.Number))
+		default:
+			base = append(base, fmt.Sprintf("%d (%s)", l.Number, l.Slug))
+		}
+	}
+	return strings.Join(parts, ","), base
+}
+
+// Run performs the comparison and writes every artefact to cfg.OutDir.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	start := time.Now()
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	n := cfg.Lab.Number
+	aStages, stillBase := stagesFor(n, labs.Baseline)
+	bStages, _ := stagesFor(n, cfg.Candidate)
+	rep := &Report{
+		Lab: n, Slug: cfg.Lab.Slug, Trick: cfg.Lab.Trick, Claim: cfg.Lab.Claim, Profile: cfg.Lab.Profile,
+		Started: start, Machine: machine(), Database: cfg.DB.String(), Load: cfg.Load, Pairs: cfg.Pairs,
+		A:         &Side{Name: "before", Impl: labs.Baseline, Stages: aStages},
+		B:         &Side{Name: "after", Impl: cfg.Candidate, Stages: bStages},
+		StillBase: stillBase,
+		Tops:      map[string]string{}, Flamegraphs: map[string]string{},
+	}
+	if !cfg.DB.Fsync {
+		rep.Warnings = append(rep.Warnings, "the database runs with fsync=off: commit costs are not measured")
+	}
+
+	// The measured pairs, alternating, so drift of the machine hits both
+	// sides alike.
+	total := 2 * cfg.Pairs
+	for i := range cfg.Pairs {
+		for j, side := range []*Side{rep.A, rep.B} {
+			cfg.progress("lab-%d: leg %d/%d: %s (%s)", n, 2*i+j+1, total, side.Name, side.Impl)
+			leg, err := cfg.measure(ctx, side, fmt.Sprintf("leg%d", 2*i+j+1))
+			if err != nil {
+				return nil, err
+			}
+			side.Legs = append(side.Legs, leg)
+		}
+	}
+	// Then profiled legs per side; their numbers stay out of the
+	// statistics, because profilers cost the server time.
+	for _, side := range []*Side{rep.A, rep.B} {
+		cfg.progress("lab-%d: profiling leg: %s (%s)", n, side.Name, side.Impl)
+		if err := cfg.profile(ctx, side); err != nil {
+			return nil, err
+		}
+	}
+
+	cfg.progress("lab-%d: rendering flame graphs", n)
+	if err := cfg.render(rep); err != nil {
+		return nil, err
+	}
+	rep.Metrics = metrics(rep)
+	for _, m := range rep.Metrics {
+		for _, w := range m.Warnings {
+			rep.Warnings = append(rep.Warnings, m.Name+": "+w)
+		}
+	}
+	rep.ElapsedSecs = time.Since(start).Seconds()
+	if err := write(cfg.OutDir, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (c *Config) fresh(ctx context.Context) error {
+	// Every leg starts from an empty table, so no leg pays for another's rows.
+	_, err := c.DB.Pool.Exec(ctx, "TRUNCATE events")
+	return err
+}
+
+// measure runs one leg: fresh database, fresh server, warm-up, fixed work.
+func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, error) {
+	if err := c.fresh(ctx); err != nil {
+		return Leg{}, err
+	}
+	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, filepath.Join(c.OutDir, "audit-"+name+".log"), false)
+	if err != nil {
+		return Leg{}, err
+	}
+	defer os.Remove(filepath.Join(c.OutDir, "audit-"+name+".log"))
+	leg, err := c.drive(ctx, srv, nil)
+	if stopErr := srv.stop(); err == nil {
+		err = stopErr
+	}
+	return leg, err
+}
+
+// drive sends the warm-up, then the measured requests, reading the runtime
+// counters between; during, if set, runs alongside the measured requests.
+func (c *Config) drive(ctx context.Context, srv *serverProc, during func()) (Leg, error) {
+	spec := c.Load
+	spec.Target = srv.public
+	if spec.Warmup > 0 {
+		w := spec
+		w.Requests, w.Warmup, w.Seed = spec.Warmup, 0, spec.Seed^0x5eed
+		if _, err := load.Run(ctx, w, nil); err != nil {
+			return Leg{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	before, err := srv.memStats(ctx)
+	if err != nil {
+		return Leg{}, err
+	}
+	spec.Warmup = 0
+	var wg sync.WaitGroup
+	if during != nil {
+		wg.Go(during)
+	}
+	last := time.Now()
+	res, err := load.Run(ctx, spec, func(done, total int) {
+		if c.Progress != nil && time.Since(last) >= time.Second {
+			last = time.Now()
+			fmt.Fprintf(c.Progress, "  %d/%d requests\n", done, total)
+		}
+	})
+	if err != nil {
+		return Leg{}, err
+	}
+	after, err := srv.memStats(ctx)
+	wg.Wait()
+	if err != nil {
+		return Leg{}, err
+	}
+	if res.Succeeded != res.Requests {
+		return Leg{}, fmt.Errorf("%d of %d requests failed (%v): a comparison of failing servers means nothing; server log:\n%s",
+			res.Requests-res.Succeeded, res.Requests, res.Errors, srv.stderr)
+	}
+	return Leg{
+		Load:         res,
+		AllocsPerReq: float64(after.Mallocs-before.Mallocs) / float64(res.Requests),
+		GCCycles:     after.NumGC - before.NumGC,
+	}, nil
+}
+
+// profileKinds are the profiles taken over a profiled leg: the URL path on
+// the admin port (each takes ?seconds=, which for allocs, mutex and block
+// makes a delta over the window) and the pass it belongs to. fgprof gets a
+// pass of its own: it samples every goroutine's stack 99 times a second, and
+// that work would otherwise fill the CPU profile.
+var profileKinds = []struct {
+	kind, path string
+	pass       int
+}{
+	{"cpu", "/debug/pprof/profile", 0},
+	{"allocs", "/debug/pprof/allocs", 0},
+	{"mutex", "/debug/pprof/mutex", 0},
+	{"block", "/debug/pprof/block", 0},
+	{"fgprof", "/debug/fgprof?format=pprof", 1},
+}
+
+// profile runs the profiled legs for side: the same fixed work, with the
+// profilers on. Their numbers stay out of the statistics.
+func (c *Config) profile(ctx context.Context, side *Side) error {
+	side.Profiles = map[string]string{}
+	for pass := range 2 {
+		if err := c.profilePass(ctx, side, pass); err != nil {
+			return err
+		}
+	}
+	// The lab's own metric: the stage's share of the lab's profile.
+	p, err := flame.Load(side.Profiles[c.Lab.Profile])
+	if err != nil {
+		return err
+	}
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(c.Lab.Package(side.Impl)) + `\.`)
+	side.Budget, err = flame.FuncShare(p, re, sampleType[c.Lab.Profile])
+	return err
+}
+
+func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
+	if err := c.fresh(ctx); err != nil {
+		return err
+	}
+	audit := filepath.Join(c.OutDir, fmt.Sprintf("audit-%s-profiled%d.log", side.Name, pass))
+	defer os.Remove(audit)
+	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, audit, pass == 0)
+	if err != nil {
+		return err
+	}
+	defer srv.kill()
+
+	// The window must cover the whole fixed work. Profiling slows the
+	// server, so allow twice this side's slowest measured leg. Time after
+	// the work ends adds no CPU samples; in fgprof it adds idle goroutines,
+	// which the lesson teaches to look past.
+	var longest time.Duration
+	for _, l := range side.Legs {
+		longest = max(longest, l.Load.Duration)
+	}
+	secs := int(math.Ceil(longest.Seconds()*2)) + 1
+	var mu sync.Mutex
+	var errs []error
+	fetch := func(kind, url string) {
+		body, err := get(ctx, srv.admin+url)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s profile: %w", kind, err))
+			return
+		}
+		path := filepath.Join(c.OutDir, side.Name+"-"+kind+".pb.gz")
+		if kind == "trace" {
+			path = filepath.Join(c.OutDir, side.Name+".trace")
+		}
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			errs = append(errs, err)
+			return
+		}
+		side.Profiles[kind] = path
+	}
+	during := func() {
+		var wg sync.WaitGroup
+		for _, p := range profileKinds {
+			if p.pass != pass {
+				continue
+			}
+			sep := "?"
+			if strings.Contains(p.path, "?") {
+				sep = "&"
+			}
+			url := fmt.Sprintf("%s%sseconds=%d", p.path, sep, secs)
+			wg.Go(func() { fetch(p.kind, url) })
+		}
+		if pass == 0 {
+			if c.Trace {
+				wg.Go(func() { fetch("trace", "/debug/pprof/trace?seconds=2") })
+			}
+			// A goroutine snapshot in the thick of it.
+			time.Sleep(longest / 2)
+			fetch("goroutine", "/debug/pprof/goroutine")
+		}
+		wg.Wait()
+	}
+	leg, err := c.drive(ctx, srv, during)
+	if err != nil {
+		return err
+	}
+	if leg.Load.Duration > time.Duration(secs)*time.Second {
+		return fmt.Errorf("profiling %s: the work took %s, longer than the %ds profile window; profiles would miss part of it",
+			side.Name, leg.Load.Duration.Round(time.Millisecond), secs)
+	}
+	if err := srv.stop(); err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("profiling %s: %v", side.Name, errs)
+	}
+	return nil
+}
+
+// sampleType is the value each profile kind is read by. Always passed
+// explicitly: pprof's driver remembers some settings between calls.
+var sampleType = map[string]string{"cpu": "cpu", "fgprof": "time", "allocs": "alloc_space", "mutex": "delay", "block": "delay", "goroutine": "goroutine"}
+
+// render writes a flame graph per profile, diff flame graphs and top tables.
+func (c *Config) render(rep *Report) error {
+	for _, side := range []*Side{rep.A, rep.B} {
+		for kind, path := range side.Profiles {
+			if kind == "trace" {
+				continue
+			}
+			html := strings.TrimSuffix(filepath.Base(path), ".pb.gz") + ".html"
+			flags := []string{}
+			if st := sampleType[kind]; st != "" {
+				flags = append(flags, "-sample_index="+st)
+			}
+			if err := flame.HTML(path, filepath.Join(c.OutDir, html), flags...); err != nil {
+				return err
+			}
+			rep.Flamegraphs[fmt.Sprintf("%s: %s", side.Name, kind)] = html
+			if kind == "cpu" || kind == "fgprof" || kind == "allocs" || kind == c.Lab.Profile {
+				top, err := flame.Top(path, 10, flags...)
+				if err != nil {
+					return err
+				}
+				rep.Tops[side.Name+" "+kind] = top
+			}
+		}
+	}
+	for _, kind := range []string{"cpu", "fgprof", "allocs", c.Lab.Profile} {
+		a, b := rep.A.Profiles[kind], rep.B.Profiles[kind]
+		name := "diff-" + kind + ".html"
+		if _, done := rep.Flamegraphs["before→after: "+kind]; done || a == "" || b == "" {
+			continue
+		}
+		flags := []string{"-diff_base=" + a}
+		if st := sampleType[kind]; st != "" {
+			flags = append(flags, "-sample_index="+st)
+		}
+		if err := flame.HTML(b, filepath.Join(c.OutDir, name), flags...); err != nil {
+			return err
+		}
+		rep.Flamegraphs["before→after: "+kind] = name
+	}
+	return nil
+}
+
+func metrics(rep *Report) []Metric {
+	col := func(s *Side, f func(Leg) float64) []float64 {
+		out := make([]float64, len(s.Legs))
+		for i, l := range s.Legs {
+			out[i] = f(l)
+		}
+		return out
+	}
+	defs := []struct {
+		name, unit string
+		higher     bool
+		f          func(Leg) float64
+	}{
+		{"throughput", "req/s", true, func(l Leg) float64 { return l.Load.ReqPerSec }},
+		{"latency p50", "ms", false, func(l Leg) float64 { return ms(l.Load.P50) }},
+		{"latency p99", "ms", false, func(l Leg) float64 { return ms(l.Load.P99) }},
+		{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }},
+		{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }},
+	}
+	var out []Metric
+	for _, d := range defs {
+		m := Metric{Name: d.name, Unit: d.unit, HigherIsBetter: d.higher, A: col(rep.A, d.f), B: col(rep.B, d.f)}
+		if r, err := compare.Pairs(m.A, m.B); err == nil {
+			m.Result = r
+		} else {
+			m.Result = compare.Result{MedianA: median(m.A), MedianB: median(m.B), Ratio: math.NaN(), P: 1}
+			m.Warnings = append(m.Warnings, err.Error())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,91 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/server/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func TestStagesFor(t *testing.T) {
+	stages, base := stagesFor(6, labs.Exercise)
+	if !strings.HasPrefix(stages, "all=baseline,") || !strings.Contains(stages, "6=exercise") {
+		t.Errorf("stages = %q", stages)
+	}
+	if _, err := labs.ParseChoice(stages); err != nil && labs.All[5].Has(labs.Exercise) {
+		t.Errorf("the server would refuse %q: %v", stages, err)
+	}
+	for _, l := range labs.All {
+		listed := strings.Contains(strings.Join(base, ","), l.Slug)
+		if l.Number != 6 && listed == l.Has(labs.Solution) {
+			t.Errorf("lab %d listed as still-baseline=%v, but has a solution=%v", l.Number, listed, l.Has(labs.Solution))
+		}
+	}
+}
+
+// TestEndToEnd runs a QUICK A/A comparison of lab 6's stage through the
+// real server binary and checks every artefact exists and the report parses.
+func TestEndToEnd(t *testing.T) {
+	db := pgtest.DB(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "flamelab-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../../server/cmd/flamelab-server").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	lab, _ := labs.ByNumber(6)
+	out := filepath.Join(dir, "run")
+	rep, err := Run(context.Background(), Config{
+		Lab: lab, Candidate: labs.Baseline, Pairs: 1,
+		Load:      load.Spec{Mode: load.Capacity, Requests: 40, Warmup: 5, Workers: 8, Lines: 20, Seed: 1},
+		ServerBin: bin, DB: db, OutDir: out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"before", "after"} {
+		for _, kind := range []string{"cpu", "fgprof", "allocs", "mutex", "block", "goroutine"} {
+			for _, ext := range []string{".pb.gz", ".html"} {
+				if fi, err := os.Stat(filepath.Join(out, side+"-"+kind+ext)); err != nil || fi.Size() == 0 {
+					t.Errorf("%s-%s%s missing or empty: %v", side, kind, ext, err)
+				}
+			}
+		}
+	}
+	for _, f := range []string{"diff-cpu.html", "diff-fgprof.html", "diff-allocs.html", "report.md", "report.html"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed Report
+	if err := json.Unmarshal(raw, &parsed); err != nil {
+		t.Fatalf("report.json does not parse: %v", err)
+	}
+	if parsed.Lab != 6 || len(parsed.Metrics) != 5 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
+		t.Errorf("report.json: lab %d, %d metrics, legs %+v", parsed.Lab, len(parsed.Metrics), parsed.A.Legs)
+	}
+	if rep.A.Legs[0].AllocsPerReq <= 0 {
+		t.Errorf("allocations per request not measured: %+v", rep.A.Legs[0])
+	}
+	html, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	for _, want := range []string{"before-cpu.html", "diff-cpu.html", "<svg"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if strings.Contains(string(html), "<script src=") || strings.Contains(string(html), "https://") {
+		t.Error("report.html must work offline: no external resources")
+	}
+}
