@@ -61,7 +61,7 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
-	fmt.Fprintf(tw, "budget: stage share of %s profile\t%.1f%%\t%.1f%%\t\t(one profiled leg per side)\t\n",
+	fmt.Fprintf(tw, "budget: stage share of %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs)\t\n",
 		r.Profile, 100*r.A.Budget.Cum, 100*r.B.Budget.Cum)
 	tw.Flush()
 	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)
@@ -100,7 +100,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		r.Trick, r.Claim, r.Started.Format("2006-01-02 15:04 MST"), r.Machine, r.Database)
 	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
 		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
-	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after, fresh server and empty table each leg; one extra profiled leg per side\n", r.Pairs)
+	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after, fresh server and empty table each leg; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs)
 	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
 	if len(r.StillBase) > 0 {
 		fmt.Fprintf(w, "- still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
@@ -109,7 +109,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	for _, m := range r.Metrics {
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
-	fmt.Fprintf(w, "| budget: stage's share of the %s profile (cum) | %.1f%% | %.1f%% | | one profiled leg per side |\n\n",
+	fmt.Fprintf(w, "| budget: stage's share of the %s profile (cum) | %.1f%% | %.1f%% | | from the profiled legs |\n\n",
 		r.Profile, 100*r.A.Budget.Cum, 100*r.B.Budget.Cum)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "> warning: %s\n", warn)
@@ -170,7 +170,7 @@ Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before</th><th>after</th><th>after/before [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{printf "%.2fx [%.2f–%.2f]" .Ratio .RatioMin .RatioMax}}</td><td>{{.Verdict}}</td></tr>
-{{end}}<tr><td>budget: stage share of {{.Profile}} profile</td><td>{{pct .A.Budget.Cum}}</td><td>{{pct .B.Budget.Cum}}</td><td></td><td>one profiled leg per side</td></tr></table>
+{{end}}<tr><td>budget: stage share of {{.Profile}} profile</td><td>{{pct .A.Budget.Cum}}</td><td>{{pct .B.Budget.Cum}}</td><td></td><td>from the profiled legs</td></tr></table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
 <h2>Medians</h2>
 {{range .Bars}}<svg width="640" height="52" role="img" aria-label="{{.Label}}">

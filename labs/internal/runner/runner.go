@@ -35,6 +35,8 @@ type Config struct {
 	DB        *postgres.Database
 	OutDir    string    // profiles/lab-N/<timestamp>
 	Progress  io.Writer // progress lines; nil for none
+
+	started time.Time
 }
 
 // Side is one of the two servers being compared.
@@ -87,7 +89,7 @@ type Metric struct {
 
 func (c *Config) progress(format string, args ...any) {
 	if c.Progress != nil {
-		fmt.Fprintf(c.Progress, format+"\n", args...)
+		fmt.Fprintf(c.Progress, format+" [%s elapsed]\n", append(args, time.Since(c.started).Round(time.Second))...)
 	}
 }
 
@@ -112,6 +114,7 @@ func stagesFor(n int, impl labs.Impl) (string, []string) {
 // Run performs the comparison and writes every artefact to cfg.OutDir.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	start := time.Now()
+	cfg.started = start
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -120,7 +123,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	bStages, _ := stagesFor(n, cfg.Candidate)
 	rep := &Report{
 		Lab: n, Slug: cfg.Lab.Slug, Trick: cfg.Lab.Trick, Claim: cfg.Lab.Claim, Profile: cfg.Lab.Profile,
-		Started: start, Machine: machine(), Database: cfg.DB.String(), Load: cfg.Load, Pairs: cfg.Pairs,
+		Started: start, Machine: machine(), Database: strings.TrimPrefix(cfg.DB.String(), "database: "), Load: cfg.Load, Pairs: cfg.Pairs,
 		A:         &Side{Name: "before", Impl: labs.Baseline, Stages: aStages},
 		B:         &Side{Name: "after", Impl: cfg.Candidate, Stages: bStages},
 		StillBase: stillBase,
@@ -215,9 +218,9 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func()) (Leg
 	}
 	last := time.Now()
 	res, err := load.Run(ctx, spec, func(done, total int) {
-		if c.Progress != nil && time.Since(last) >= time.Second {
+		if time.Since(last) >= time.Second {
 			last = time.Now()
-			fmt.Fprintf(c.Progress, "  %d/%d requests\n", done, total)
+			c.progress("  %d/%d requests", done, total)
 		}
 	})
 	if err != nil {
