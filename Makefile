@@ -27,8 +27,10 @@ setup: ## the day before a workshop: modules, Docker + Postgres image, database 
 	@scripts/setup.sh
 
 .PHONY: test
-test: ## run every test with -race (needs a database: see make setup)
+test: ## run every test with -race, then the CPU-share budgets without it (needs a database: see make setup)
 	$(GO) tool gotestsum --format testname -- $(TEST_FLAGS) ./...
+	@echo "CPU-share budgets, without -race (the detector distorts CPU profiles):"
+	$(GO) tool gotestsum --format testname -- -count=1 -run 'CPUShare' ./labs/...
 
 # Which implementation of each lab's stage the server runs: LAB=IMPL pairs.
 STAGES ?= all=baseline
@@ -74,7 +76,10 @@ flame-%: ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after
 check-%: ## run lab N's tests against your exercise; fails until your fix meets the budget
 	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
 	if [ ! -d "$$dir/exercise" ]; then echo "lab $* ($$dir) does not exist yet: it has only its baseline"; exit 1; fi; \
-	FLAMELAB_IMPL=exercise $(GO) test -race -count=1 "./$$dir/..."
+	echo "checking your exercise: budgets (no -race: it distorts CPU profiles), then correctness with -race"; \
+	FLAMELAB_IMPL=exercise $(GO) test -count=1 "./$$dir/..." && \
+	FLAMELAB_IMPL=exercise $(GO) test -race -count=1 "./$$dir/..." && \
+	echo "lab $*: your exercise meets every budget. Now measure it: make lab-$* IMPL=exercise"
 
 .PHONY: reset-%
 reset-%: ## restore lab N's exercise from its baseline (your changes are lost)
@@ -83,6 +88,14 @@ reset-%: ## restore lab N's exercise from its baseline (your changes are lost)
 	rm -f "$$dir"/exercise/*.go; \
 	for f in "$$dir"/baseline/*.go; do \
 		sed -e 's/^package baseline$$/package exercise/' \
-		    -e 's|^// Package baseline is|// Package exercise is your copy of the baseline:|' "$$f" > "$$dir/exercise/$$(basename "$$f")"; \
+		    -e 's|^// Package baseline is|// Package exercise is your working copy. It starts identical to the baseline,|' "$$f" > "$$dir/exercise/$$(basename "$$f")"; \
 	done; \
 	echo "reset $$dir/exercise from $$dir/baseline"
+
+FUZZTIME ?= 2m
+
+.PHONY: fuzz-%
+fuzz-%: ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)
+	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
+	if ! grep -qs 'func Fuzz' "$$dir"/*_test.go; then echo "lab $* ($$dir) has no fuzz test"; exit 1; fi; \
+	$(GO) test -run '^$$' -fuzz 'Fuzz' -fuzztime $(FUZZTIME) "./$$dir/"

@@ -28,6 +28,8 @@ import (
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
 	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
 	parse "github.com/flamelab/flamelab/labs/06-parsing/baseline"
+	parseexercise "github.com/flamelab/flamelab/labs/06-parsing/exercise"
+	parsesolution "github.com/flamelab/flamelab/labs/06-parsing/solution"
 	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
 )
 
@@ -108,6 +110,8 @@ var All = []*Lab{
 		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
+			Exercise: func(_ Env, s *server.Stages) error { s.Parser = parseexercise.New(); return nil },
+			Solution: func(_ Env, s *server.Stages) error { s.Parser = parsesolution.New(); return nil },
 		}},
 	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
 		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof",
