@@ -99,3 +99,12 @@ fuzz-%: ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)
 	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
 	if ! grep -qs 'func Fuzz' "$$dir"/*_test.go; then echo "lab $* ($$dir) has no fuzz test"; exit 1; fi; \
 	$(GO) test -run '^$$' -fuzz 'Fuzz' -fuzztime $(FUZZTIME) "./$$dir/"
+
+BENCHCOUNT ?= 10
+
+.PHONY: bench-%
+bench-%: ## lab N's Go benchmarks, every implementation side by side with benchstat
+	@dir=$$($(GO) run ./labs/cmd/flamelab-lab slug $*) || exit 1; \
+	out=$$(mktemp); \
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) "./$$dir/" > "$$out" || { cat "$$out"; exit 1; }; \
+	$(GO) run golang.org/x/perf/cmd/benchstat -col /impl "$$out"; rm -f "$$out"

@@ -181,17 +181,18 @@ func TestAllocsBudget(t *testing.T) {
 			if perLine > allocBudget {
 				t.Errorf("%s makes %.1f allocations per line; the budget is %d.\n"+
 					"Where do they come from? Run `make lab-6 IMPL=%s`, then `make flame-6 PROFILE=after-allocs`,\n"+
-					"or `go test -run '^$' -bench 'Parse/%s' -benchmem -memprofile mem.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 mem.out`.\n"+
+					"or `go test -run '^$' -bench 'Parse/impl=%s' -benchmem -memprofile mem.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 mem.out`.\n"+
 					"labs/06-parsing/README.md, hint 1, says where to start.", impl.Name, perLine, allocBudget, impl.Name, impl.Name)
 			}
 		})
 	}
 }
 
-// BenchmarkParse parses the load generator's lines; compare implementations
-// with benchstat:
+// BenchmarkParse parses the load generator's lines, one sub-benchmark per
+// implementation; make bench-6 runs it and compares them with benchstat:
 //
-//	go test -run '^$' -bench Parse -benchmem -count 10 ./labs/06-parsing/ | tee new.txt
+//	go test -run '^$' -bench Parse -benchmem -count 10 ./labs/06-parsing/ > bench.txt
+//	go run golang.org/x/perf/cmd/benchstat -col /impl bench.txt
 func BenchmarkParse(b *testing.B) {
 	lines := corpus()
 	var size int64
@@ -199,7 +200,7 @@ func BenchmarkParse(b *testing.B) {
 		size += int64(len(l))
 	}
 	for _, impl := range labtest.Under(b, all) {
-		b.Run(string(impl.Name), func(b *testing.B) {
+		b.Run("impl="+string(impl.Name), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(size / int64(len(lines)))
 			i := 0
@@ -248,7 +249,7 @@ func TestCPUShareBudget(t *testing.T) {
 		if share > budget {
 			t.Errorf("%s: the parser is still %.0f%% of the CPU profile; the budget is %.0f%% (half the baseline's %.0f%%).\n"+
 				"Look at the CPU flame graph: `make lab-6 IMPL=%s`, then `make flame-6 PROFILE=after-cpu`, or\n"+
-				"`go test -run '^$' -bench 'Parse/%s' -cpuprofile cpu.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 cpu.out`.\n"+
+				"`go test -run '^$' -bench 'Parse/impl=%s' -cpuprofile cpu.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 cpu.out`.\n"+
 				"Which frames under Parse are widest? labs/06-parsing/README.md, hint 2.", impl.Name, 100*share, 100*budget, 100*base, impl.Name, impl.Name)
 		}
 	}
