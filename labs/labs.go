@@ -31,6 +31,8 @@ import (
 	parseexercise "github.com/flamelab/flamelab/labs/06-parsing/exercise"
 	parsesolution "github.com/flamelab/flamelab/labs/06-parsing/solution"
 	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
+	storeexercise "github.com/flamelab/flamelab/labs/07-batching/exercise"
+	storesolution "github.com/flamelab/flamelab/labs/07-batching/solution"
 )
 
 // Impl names an implementation of a lab's stage.
@@ -117,6 +119,11 @@ var All = []*Lab{
 		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
+			Exercise: func(env Env, s *server.Stages) error { s.Store = storeexercise.New(env.Pool); return nil },
+			Solution: func(env Env, s *server.Stages) error {
+				s.Store = storesolution.New(env.Pool, storesolution.Options{})
+				return nil
+			},
 		}},
 }
 

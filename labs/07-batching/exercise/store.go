@@ -1,0 +1,85 @@
+// Package exercise is your working copy. It starts identical to the baseline, the event store the flamelab server ships: the slow spot
+// of lab 07-batching.
+//
+// It is what an ORM-style repository does by default: one INSERT per event,
+// each in its own implicit transaction, so every event costs a network round
+// trip and a commit (a WAL flush, an fsync, when the database is durable); and
+// a read path that first lists the ids it wants, then fetches each row by id,
+// the N+1 query pattern. Lab 07 counts the round trips with a pgx tracer and
+// sees the waiting in fgprof's wall-clock profile.
+//
+// Because each event commits on its own, a failure part way through a request
+// leaves that request's earlier events stored while the client is told it
+// failed; a client that retries then stores them twice. Lab 07's fix (one
+// transaction per batch) removes that hazard too.
+package exercise
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamelab/flamelab/server"
+)
+
+// Store keeps events in the events table.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a store on pool. It does not own the pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Insert implements server.Store.
+func (s *Store) Insert(ctx context.Context, requestID string, events []server.Event) error {
+	for i, e := range events {
+		_, err := s.pool.Exec(ctx,
+			`INSERT INTO events (request_id, line, ts, user_id, path, status, latency_ms, bytes)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			requestID, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes)
+		if err != nil {
+			return fmt.Errorf("insert event %d of %d: %w", i+1, len(events), err)
+		}
+	}
+	return nil
+}
+
+// Recent implements server.Store.
+func (s *Store) Recent(ctx context.Context, userID int64, limit int) ([]server.StoredEvent, error) {
+	rows, err := s.pool.Query(ctx,
+		`SELECT id FROM events WHERE user_id = $1 ORDER BY ts DESC, id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list event ids: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list event ids: %w", err)
+	}
+
+	events := make([]server.StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		var e server.StoredEvent
+		err := s.pool.QueryRow(ctx,
+			`SELECT id, request_id::text, line, ts, user_id, path, status, latency_ms, bytes
+			 FROM events WHERE id = $1`, id).
+			Scan(&e.ID, &e.RequestID, &e.Line, &e.Time, &e.UserID, &e.Path, &e.Status, &e.LatencyMS, &e.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("load event %d: %w", id, err)
+		}
+		e.Route = server.Route(e.Path)
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+// Close implements server.Store. The pool belongs to the caller.
+func (s *Store) Close() error { return nil }
