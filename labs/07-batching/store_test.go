@@ -410,3 +410,30 @@ func (parser) Parse(line []byte) (server.Event, error) {
 }
 
 var _ http.Handler = (*server.Server)(nil)
+
+// BenchmarkRecent reads a user's 50 newest events out of 300: the read path
+// that make lab-7's POST load does not exercise.
+func BenchmarkRecent(b *testing.B) {
+	for _, impl := range labtest.Under(b, all) {
+		b.Run("impl="+string(impl.Name), func(b *testing.B) {
+			pool, trips := setup(b, "lab7-bench-read")
+			s := open(b, impl.Of, pool)
+			evs := events(b, 1, 300)
+			for i := range evs {
+				evs[i].UserID = 77
+			}
+			if err := s.Insert(context.Background(), requestID(1), evs); err != nil {
+				b.Fatal(err)
+			}
+			trips.Reset()
+			n := 0
+			for b.Loop() {
+				if got, err := s.Recent(context.Background(), 77, 50); err != nil || len(got) != 50 {
+					b.Fatal(len(got), err)
+				}
+				n++
+			}
+			b.ReportMetric(float64(trips.Total())/float64(n), "roundtrips/op")
+		})
+	}
+}

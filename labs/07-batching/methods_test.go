@@ -1,0 +1,103 @@
+package batching_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/flamelab/flamelab/server"
+	"github.com/flamelab/flamelab/server/postgres/pgtest"
+)
+
+const insertSQL = `INSERT INTO events (request_id, line, ts, user_id, path, status, latency_ms, bytes)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// writeMethods are the ways to store one request's events that the lesson
+// compares; BenchmarkWriteMethods measures each with its round trips.
+var writeMethods = []struct {
+	name  string
+	write func(ctx context.Context, pool *pgxpool.Pool, id string, evs []server.Event) error
+}{
+	{"autocommit-per-row", func(ctx context.Context, pool *pgxpool.Pool, id string, evs []server.Event) error {
+		for i, e := range evs {
+			if _, err := pool.Exec(ctx, insertSQL, id, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{"tx-per-request", func(ctx context.Context, pool *pgxpool.Pool, id string, evs []server.Event) error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			for i, e := range evs {
+				if _, err := tx.Exec(ctx, insertSQL, id, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}},
+	{"sendbatch", func(ctx context.Context, pool *pgxpool.Pool, id string, evs []server.Event) error {
+		// A batch is pipelined: one round trip, and one implicit
+		// transaction, since its statements share one Sync.
+		var b pgx.Batch
+		for i, e := range evs {
+			b.Queue(insertSQL, id, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes)
+		}
+		return pool.SendBatch(ctx, &b).Close()
+	}},
+	{"copyfrom", func(ctx context.Context, pool *pgxpool.Pool, id string, evs []server.Event) error {
+		_, err := pool.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"},
+			pgx.CopyFromSlice(len(evs), func(i int) ([]any, error) {
+				e := evs[i]
+				return []any{id, i + 1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes}, nil
+			}))
+		return err
+	}},
+}
+
+// BenchmarkWriteMethods: one request of 50 events, stored each way. The
+// lesson's choice of COPY for the batch writer rests on these numbers:
+//
+//	go test -run '^$' -bench WriteMethods -count 6 ./labs/07-batching/ > w.txt
+//	go run golang.org/x/perf/cmd/benchstat -col /method w.txt
+func BenchmarkWriteMethods(b *testing.B) {
+	for _, m := range writeMethods {
+		b.Run("method="+m.name, func(b *testing.B) {
+			pool, trips := setup(b, "lab7-methods")
+			evs := events(b, 1, 50)
+			trips.Reset()
+			i := 0
+			for b.Loop() {
+				if err := m.write(context.Background(), pool, requestID(i), evs); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(trips.Total())/float64(i), "roundtrips/op")
+		})
+	}
+	if db := pgtest.DB(b); !db.Fsync {
+		b.Logf("%s: fsync is off here, so commits are nearly free; with fsync on, every commit waits for the disk", db.Where)
+	}
+}
+
+// TestWriteMethodsStoreTheSame keeps the benchmark honest: every method
+// stores the same rows.
+func TestWriteMethodsStoreTheSame(t *testing.T) {
+	var want []string
+	for _, m := range writeMethods {
+		pool, _ := setup(t, "lab7-methods")
+		if err := m.write(context.Background(), pool, requestID(1), events(t, 1, 50)); err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		got := stored(t, pool)
+		if want == nil {
+			want = got
+		} else if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s stores different rows from %s", m.name, writeMethods[0].name)
+		}
+	}
+}
