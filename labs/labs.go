@@ -27,6 +27,8 @@ import (
 	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
 	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
+	auditexercise "github.com/flamelab/flamelab/labs/05-blocking/exercise"
+	auditsolution "github.com/flamelab/flamelab/labs/05-blocking/solution"
 	parse "github.com/flamelab/flamelab/labs/06-parsing/baseline"
 	parseexercise "github.com/flamelab/flamelab/labs/06-parsing/exercise"
 	parsesolution "github.com/flamelab/flamelab/labs/06-parsing/solution"
@@ -107,6 +109,14 @@ var All = []*Lab{
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(env Env, s *server.Stages) (err error) { s.Auditor, err = audit.Open(env.AuditPath); return err },
+			Exercise: func(env Env, s *server.Stages) (err error) {
+				s.Auditor, err = auditexercise.Open(env.AuditPath)
+				return err
+			},
+			Solution: func(env Env, s *server.Stages) (err error) {
+				s.Auditor, err = auditsolution.Open(env.AuditPath, auditsolution.Options{})
+				return err
+			},
 		}},
 	{Number: 6, Slug: "06-parsing", Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
 		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",

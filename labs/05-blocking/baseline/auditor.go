@@ -18,10 +18,18 @@ import (
 	"sync"
 )
 
+// File is what the audit trail is written to: an *os.File, or in tests a
+// wrapper that records every write and sync.
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
 // Auditor appends records to a file, one fsync per record.
 type Auditor struct {
 	mu sync.Mutex
-	f  *os.File
+	f  File
 }
 
 // Open opens (creating if needed) the audit file at path for appending.
@@ -30,8 +38,11 @@ func Open(path string) (*Auditor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open audit file: %w", err)
 	}
-	return &Auditor{f: f}, nil
+	return New(f), nil
 }
+
+// New returns an auditor appending to f; Close closes f.
+func New(f File) *Auditor { return &Auditor{f: f} }
 
 // Append implements server.Auditor.
 func (a *Auditor) Append(ctx context.Context, record []byte) error {
@@ -40,7 +51,8 @@ func (a *Auditor) Append(ctx context.Context, record []byte) error {
 	if a.f == nil {
 		return os.ErrClosed
 	}
-	line := append(record, '\n')
+	line := make([]byte, 0, len(record)+1)
+	line = append(append(line, record...), '\n')
 	if _, err := a.f.Write(line); err != nil {
 		return fmt.Errorf("audit write: %w", err)
 	}

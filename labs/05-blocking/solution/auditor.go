@@ -1,0 +1,183 @@
+// Package solution is the reference fix for lab 05-blocking: the durable
+// audit trail with group commit.
+//
+// Requests no longer take turns at the disk. Append hands its record to one
+// writer goroutine through a bounded queue and waits. The writer takes every
+// record queued so far, writes them all with one write, makes them durable
+// with one fsync, and then wakes exactly the requests whose records that
+// fsync covered. While one fsync runs, new records queue up and become the
+// next batch, so under load one fsync serves many requests, and the lock that
+// serialised every request is gone.
+//
+// What does not change is the promise: Append returns nil only after the
+// fsync that covers its record has returned. If the write or the fsync fails,
+// every request in that batch gets the error (the server answers 503), none
+// is told its record is safe.
+//
+// The queue is bounded: when the disk cannot keep up, Append blocks (until its
+// context ends) instead of letting memory grow. Close stops taking records,
+// writes and syncs everything queued, and closes the file.
+package solution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// File is what the audit trail is written to: an *os.File, or in tests a
+// wrapper that records every write and sync.
+type File interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+// Options tune the writer; the zero value means the defaults.
+type Options struct {
+	Queue    int // most records waiting for the writer; default 1024
+	MaxBatch int // most bytes written per batch; default 1 MiB
+}
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit trail is closed")
+
+// Auditor appends records to a file with one fsync per batch.
+type Auditor struct {
+	f    File
+	opts Options
+
+	queue   chan *record
+	closing chan struct{}
+	done    chan struct{}
+	mu      sync.RWMutex // orders Append and Close, so the final drain misses no one
+	closed  bool
+	err     error // Close's result, from the writer
+}
+
+type record struct {
+	data   []byte
+	result chan error // buffered: the writer never waits for a request
+}
+
+// Open opens (creating if needed) the audit file at path for appending.
+func Open(path string, opts Options) (*Auditor, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open audit file: %w", err)
+	}
+	return New(f, opts), nil
+}
+
+// New starts an auditor appending to f; Close closes f.
+func New(f File, opts Options) *Auditor {
+	if opts.Queue <= 0 {
+		opts.Queue = 1024
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1 << 20
+	}
+	a := &Auditor{
+		f:       f,
+		opts:    opts,
+		queue:   make(chan *record, opts.Queue),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go a.writer()
+	return a
+}
+
+// Append implements server.Auditor.
+func (a *Auditor) Append(ctx context.Context, data []byte) error {
+	r := &record{data: data, result: make(chan error, 1)}
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case a.queue <- r:
+		a.mu.RUnlock()
+	case <-ctx.Done():
+		a.mu.RUnlock()
+		return fmt.Errorf("audit queue full: %w", ctx.Err())
+	}
+	// Queued: wait for the verdict of the fsync that covers it, whatever
+	// happens to ctx, since the record may already be on its way to disk.
+	return <-r.result
+}
+
+func (a *Auditor) writer() {
+	defer close(a.done)
+	var buf []byte
+	for {
+		var first *record
+		select {
+		case first = <-a.queue:
+		case <-a.closing:
+			for {
+				select {
+				case r := <-a.queue:
+					buf = a.commit(a.gather(r), buf)
+				default:
+					a.err = a.f.Close()
+					return
+				}
+			}
+		}
+		buf = a.commit(a.gather(first), buf)
+	}
+}
+
+// gather takes first and every record already queued, up to MaxBatch bytes.
+// It does not wait for more: records that arrive during the fsync form the
+// next batch by themselves.
+func (a *Auditor) gather(first *record) []*record {
+	batch := []*record{first}
+	size := len(first.data) + 1
+	for size < a.opts.MaxBatch {
+		select {
+		case r := <-a.queue:
+			batch = append(batch, r)
+			size += len(r.data) + 1
+			continue
+		default:
+		}
+		break
+	}
+	return batch
+}
+
+// commit writes and syncs a batch, then answers every request in it. buf is
+// reused from batch to batch.
+func (a *Auditor) commit(batch []*record, buf []byte) []byte {
+	buf = buf[:0]
+	for _, r := range batch {
+		buf = append(append(buf, r.data...), '\n')
+	}
+	_, err := a.f.Write(buf)
+	if err != nil {
+		err = fmt.Errorf("audit write: %w", err)
+	} else if err = a.f.Sync(); err != nil {
+		err = fmt.Errorf("audit fsync: %w", err)
+	}
+	for _, r := range batch {
+		r.result <- err
+	}
+	return buf
+}
+
+// Close implements server.Auditor.
+func (a *Auditor) Close() error {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.closing)
+	}
+	a.mu.Unlock()
+	<-a.done
+	return a.err
+}
