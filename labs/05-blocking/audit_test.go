@@ -42,7 +42,11 @@ var all = map[labs.Impl]func(File) server.Auditor{
 
 var errInjected = errors.New("injected: disk full")
 
-// recFile is a real file that records which records each fsync covered.
+// recFile is a real file that records what each fsync made durable. An
+// fsync makes durable everything written to the file before it started, by
+// any goroutine, so every write gets a sequence number and every successful
+// fsync moves a "durable up to" mark.
+//
 // Its Sync takes at least syncDelay: a slow disk, so that an implementation
 // that answers before its fsync is caught every time, not only when the
 // scheduler happens to expose it.
@@ -51,12 +55,12 @@ type recFile struct {
 	syncDelay time.Duration
 	failSync  int // the n-th Sync (1-based) fails; 0: none
 
-	mu      sync.Mutex
-	pending []string        // ids written since the last Sync started
-	synced  map[string]bool // ids covered by a successful Sync
-	failed  map[string]bool // ids covered by a failed Sync
-	syncs   int
-	writes  int
+	mu        sync.Mutex
+	writes    int            // completed writes
+	writtenAt map[string]int // id -> the write that carried it (1-based)
+	durableTo int            // every write up to this one is on disk
+	failed    map[string]bool
+	syncs     int
 }
 
 var idPattern = regexp.MustCompile(`"id":"(r-\d+)"`)
@@ -66,7 +70,7 @@ func newRecFile(t testing.TB, delay time.Duration) *recFile {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &recFile{f: f, syncDelay: delay, synced: map[string]bool{}, failed: map[string]bool{}}
+	return &recFile{f: f, syncDelay: delay, writtenAt: map[string]int{}, failed: map[string]bool{}}
 }
 
 func (r *recFile) Write(p []byte) (int, error) {
@@ -74,17 +78,15 @@ func (r *recFile) Write(p []byte) (int, error) {
 	r.mu.Lock()
 	r.writes++
 	for _, m := range idPattern.FindAllSubmatch(p, -1) {
-		r.pending = append(r.pending, string(m[1]))
+		r.writtenAt[string(m[1])] = r.writes
 	}
 	r.mu.Unlock()
 	return n, err
 }
 
 func (r *recFile) Sync() error {
-	// A sync covers what was written before it started.
 	r.mu.Lock()
-	covered := r.pending
-	r.pending = nil
+	covers := r.writes // what this fsync will make durable
 	r.syncs++
 	n := r.syncs
 	r.mu.Unlock()
@@ -95,11 +97,13 @@ func (r *recFile) Sync() error {
 		err = errInjected
 	}
 	r.mu.Lock()
-	for _, id := range covered {
-		if err == nil {
-			r.synced[id] = true
-		} else {
-			r.failed[id] = true
+	if err == nil {
+		r.durableTo = max(r.durableTo, covers)
+	} else {
+		for id, w := range r.writtenAt {
+			if w <= covers && w > r.durableTo {
+				r.failed[id] = true
+			}
 		}
 	}
 	r.mu.Unlock()
@@ -111,7 +115,8 @@ func (r *recFile) Close() error { return r.f.Close() }
 func (r *recFile) isSynced(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.synced[id]
+	w, ok := r.writtenAt[id]
+	return ok && w <= r.durableTo
 }
 
 // outcome is what one load run observed.
