@@ -64,6 +64,9 @@ type Lab struct {
 	// "fgprof" (wall clock), "allocs" or "mutex". make lab-N reports the
 	// stage's share of it as the lab's budget metric.
 	Profile string
+	// Reads: the stage is on the read path too (GET /users/{id}/events), so
+	// make lab-N also measures reads after each leg's writes.
+	Reads bool
 
 	build map[Impl]func(Env, *server.Stages) error
 }
@@ -101,7 +104,7 @@ var All = []*Lab{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 		}},
 	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
-		Claim: "3x throughput, less GC", Profile: "allocs",
+		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
 		}},
@@ -126,7 +129,7 @@ var All = []*Lab{
 			Solution: func(_ Env, s *server.Stages) error { s.Parser = parsesolution.New(); return nil },
 		}},
 	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
-		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof",
+		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof", Reads: true,
 		build: map[Impl]func(Env, *server.Stages) error{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 			Exercise: func(env Env, s *server.Stages) error { s.Store = storeexercise.New(env.Pool); return nil },

@@ -120,6 +120,9 @@ type Options struct {
 	// MaxConns is the pool size of Database.Pool. Zero means pgxpool's default.
 	MaxConns int32
 
+	// Tracer, if set, counts the pool's round trips (see RoundTrips).
+	Tracer *RoundTrips
+
 	// lookupEnv and probes replace the real environment in tests.
 	lookupEnv func(string) (string, bool)
 	probes    *probes
@@ -320,6 +323,9 @@ func (db *Database) connect(ctx context.Context, opts *Options) error {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -106,6 +106,10 @@ func run(args []string) error {
 		*pairs = 1
 		spec.Requests, spec.Warmup = 80, 10
 	}
+	reads := 0
+	if lab.Reads {
+		reads = spec.Requests // as many reads as writes, after the writes
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,7 +133,7 @@ func run(args []string) error {
 	defer db.Close(context.Background())
 
 	rep, err := runner.Run(ctx, runner.Config{
-		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace,
+		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace, Reads: reads,
 		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr,
 	})
 	if err != nil {

@@ -38,9 +38,21 @@ const (
 	Latency Mode = "latency"
 )
 
+// Kind is what the requests do.
+type Kind string
+
+const (
+	// Ingest POSTs Lines access-log lines to /events (the default).
+	Ingest Kind = "ingest"
+	// Recent GETs /users/{id}/events?limit=50 for users drawn from the
+	// same seeded distribution as the ingested lines: the read path.
+	Recent Kind = "recent"
+)
+
 // Spec is one run's workload.
 type Spec struct {
 	Target   string        // base URL, e.g. http://127.0.0.1:8080; must be loopback
+	Kind     Kind          // Ingest (default) or Recent
 	Mode     Mode          // Capacity or Latency
 	Requests int           // measured requests, exactly this many are sent
 	Warmup   int           // requests sent first and not counted
@@ -74,8 +86,10 @@ func (s *Spec) check() error {
 		return errors.New("load: Requests must be > 0")
 	case s.Workers <= 0:
 		return errors.New("load: Workers must be > 0")
-	case s.Lines <= 0:
+	case s.Lines <= 0 && s.Kind != Recent:
 		return errors.New("load: Lines must be > 0")
+	case s.Kind != "" && s.Kind != Ingest && s.Kind != Recent:
+		return fmt.Errorf("load: unknown kind %q", s.Kind)
 	case s.Mode == Latency && s.Rate <= 0:
 		return errors.New("load: latency mode needs a Rate > 0")
 	case s.Mode != Capacity && s.Mode != Latency:
@@ -155,6 +169,12 @@ func Body(seed uint64, i, lines int) []byte {
 	return []byte(b.String())
 }
 
+// User returns the user read by request i of a Recent run: drawn like the
+// user= fields of Body, so the reads find events.
+func User(seed uint64, i int) int {
+	return rand.New(rand.NewPCG(seed, uint64(i)^0x7ead)).IntN(5000)
+}
+
 // Run sends the warm-up, then the measured requests, and summarises the
 // latter. progress, if not nil, is called with the number of measured
 // requests answered so far.
@@ -173,7 +193,7 @@ func Run(ctx context.Context, s Spec, progress func(done, total int)) (Result, e
 }
 
 func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result, error) {
-	url := strings.TrimSuffix(s.Target, "/") + "/events"
+	base := strings.TrimSuffix(s.Target, "/")
 	header := http.Header{"Content-Type": []string{"text/plain"}}
 	var next atomic.Int64
 	targeter := func(t *vegeta.Target) error {
@@ -181,7 +201,11 @@ func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result
 		if i >= s.Requests {
 			return vegeta.ErrNoTargets
 		}
-		t.Method, t.URL, t.Header, t.Body = http.MethodPost, url, header, Body(s.Seed, i, s.Lines)
+		if s.Kind == Recent {
+			t.Method, t.URL, t.Header, t.Body = http.MethodGet, fmt.Sprintf("%s/users/%d/events?limit=50", base, User(s.Seed, i)), nil, nil
+			return nil
+		}
+		t.Method, t.URL, t.Header, t.Body = http.MethodPost, base+"/events", header, Body(s.Seed, i, s.Lines)
 		return nil
 	}
 

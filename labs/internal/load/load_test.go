@@ -88,3 +88,22 @@ func TestStopsByItself(t *testing.T) {
 		t.Errorf("run was not cut short: %+v", res)
 	}
 }
+
+func TestRecentReads(t *testing.T) {
+	var gets atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/users/") && r.URL.Query().Get("limit") == "50" {
+			gets.Add(1)
+			return
+		}
+		w.WriteHeader(400)
+	}))
+	defer srv.Close()
+	res, err := Run(context.Background(), Spec{Target: srv.URL, Kind: Recent, Mode: Capacity, Requests: 25, Workers: 3, Seed: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gets.Load() != 25 || res.Succeeded != 25 {
+		t.Errorf("%d reads served, %d succeeded; want 25", gets.Load(), res.Succeeded)
+	}
+}

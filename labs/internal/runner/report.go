@@ -114,12 +114,12 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "> warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "\n## Every leg\n\n| leg | side | req/s | p50 ms | p99 ms | allocs/req | GC cycles |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "\n## Every leg\n\n| leg | side | req/s | p50 ms | p99 ms | allocs/req | GC cycles | round trips/req |\n|---|---|---|---|---|---|---|---|\n")
 	for i := range r.Pairs {
 		for _, s := range []*Side{r.A, r.B} {
 			l := s.Legs[i]
-			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %d |\n", i+1, s.Name, fmtNum(l.Load.ReqPerSec),
-				fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles)
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %d | %s |\n", i+1, s.Name, fmtNum(l.Load.ReqPerSec),
+				fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles, fmtNum(l.RoundTripsPerReq))
 		}
 	}
 	fmt.Fprintf(w, "\n## Flame graphs\n\n")

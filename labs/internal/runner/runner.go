@@ -30,6 +30,7 @@ type Config struct {
 	Candidate labs.Impl // side B; side A is always the baseline
 	Pairs     int       // A B pairs measured
 	Load      load.Spec // Target is filled in per leg
+	Reads     int       // GET /users/{id}/events requests per leg, after the writes; 0: none
 	Trace     bool      // also capture a short execution trace
 	ServerBin string    // a built flamelab-server
 	DB        *postgres.Database
@@ -52,9 +53,11 @@ type Side struct {
 
 // Leg is one measured run of the fixed work.
 type Leg struct {
-	Load         load.Result
-	AllocsPerReq float64
-	GCCycles     uint32
+	Load             load.Result
+	AllocsPerReq     float64
+	GCCycles         uint32
+	RoundTripsPerReq float64      // database round trips per request
+	Reads            *load.Result // the read phase, when the lab has one
 }
 
 // Report is everything a run found; it is also written as report.json.
@@ -235,10 +238,26 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func()) (Leg
 		return Leg{}, fmt.Errorf("%d of %d requests failed (%v): a comparison of failing servers means nothing; server log:\n%s",
 			res.Requests-res.Succeeded, res.Requests, res.Errors, srv.stderr)
 	}
+	var reads *load.Result
+	if c.Reads > 0 {
+		// The read path, over the rows the writes just stored.
+		r := spec
+		r.Kind, r.Requests, r.Mode = load.Recent, c.Reads, load.Capacity
+		rr, err := load.Run(ctx, r, nil)
+		if err != nil {
+			return Leg{}, fmt.Errorf("reads: %w", err)
+		}
+		if rr.Succeeded != rr.Requests {
+			return Leg{}, fmt.Errorf("%d of %d reads failed (%v)", rr.Requests-rr.Succeeded, rr.Requests, rr.Errors)
+		}
+		reads = &rr
+	}
 	return Leg{
-		Load:         res,
-		AllocsPerReq: float64(after.Mallocs-before.Mallocs) / float64(res.Requests),
-		GCCycles:     after.NumGC - before.NumGC,
+		Reads:            reads,
+		Load:             res,
+		AllocsPerReq:     float64(after.Mallocs-before.Mallocs) / float64(res.Requests),
+		GCCycles:         after.NumGC - before.NumGC,
+		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
 	}, nil
 }
 
@@ -405,6 +424,13 @@ func (c *Config) render(rep *Report) error {
 	return nil
 }
 
+// metricDef is one row of the table: how to read it off a leg.
+type metricDef struct {
+	name, unit string
+	higher     bool
+	f          func(Leg) float64
+}
+
 func metrics(rep *Report) []Metric {
 	col := func(s *Side, f func(Leg) float64) []float64 {
 		out := make([]float64, len(s.Legs))
@@ -413,16 +439,18 @@ func metrics(rep *Report) []Metric {
 		}
 		return out
 	}
-	defs := []struct {
-		name, unit string
-		higher     bool
-		f          func(Leg) float64
-	}{
+	defs := []metricDef{
 		{"throughput", "req/s", true, func(l Leg) float64 { return l.Load.ReqPerSec }},
 		{"latency p50", "ms", false, func(l Leg) float64 { return ms(l.Load.P50) }},
 		{"latency p99", "ms", false, func(l Leg) float64 { return ms(l.Load.P99) }},
 		{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }},
 		{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }},
+		{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }},
+	}
+	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Reads != nil {
+		defs = append(defs,
+			metricDef{"read throughput", "req/s", true, func(l Leg) float64 { return l.Reads.ReqPerSec }},
+			metricDef{"read latency p99", "ms", false, func(l Leg) float64 { return ms(l.Reads.P99) }})
 	}
 	var out []Metric
 	for _, d := range defs {

@@ -73,11 +73,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &parsed); err != nil {
 		t.Fatalf("report.json does not parse: %v", err)
 	}
-	if parsed.Lab != 6 || len(parsed.Metrics) != 5 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
+	if parsed.Lab != 6 || len(parsed.Metrics) != 6 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
 		t.Errorf("report.json: lab %d, %d metrics, legs %+v", parsed.Lab, len(parsed.Metrics), parsed.A.Legs)
 	}
-	if rep.A.Legs[0].AllocsPerReq <= 0 {
-		t.Errorf("allocations per request not measured: %+v", rep.A.Legs[0])
+	if l := rep.A.Legs[0]; l.AllocsPerReq <= 0 || l.RoundTripsPerReq <= 0 {
+		t.Errorf("allocations or round trips per request not measured: %+v", l)
 	}
 	html, _ := os.ReadFile(filepath.Join(out, "report.html"))
 	for _, want := range []string{"before-cpu.html", "diff-cpu.html", "<svg"} {

@@ -96,19 +96,25 @@ func (p *serverProc) kill() {
 
 // memStats are the runtime counters the runner turns into per-request figures.
 type memStats struct {
-	Mallocs uint64 `json:"Mallocs"`
-	NumGC   uint32 `json:"NumGC"`
+	Mallocs    uint64
+	NumGC      uint32
+	RoundTrips int64 // database round trips (the server's pgx tracer)
 }
 
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 	var v struct {
-		MemStats memStats `json:"memstats"`
+		MemStats struct {
+			Mallocs uint64 `json:"Mallocs"`
+			NumGC   uint32 `json:"NumGC"`
+		} `json:"memstats"`
+		RoundTrips int64 `json:"db_round_trips"`
 	}
 	body, err := get(ctx, p.admin+"/debug/vars")
 	if err != nil {
 		return memStats{}, err
 	}
-	return v.MemStats, json.Unmarshal(body, &v)
+	err = json.Unmarshal(body, &v)
+	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips}, err
 }
 
 // get fetches url (always the server's loopback admin port).

@@ -21,6 +21,7 @@ package main
 import (
 	"context"
 	"errors"
+	"expvar"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -77,7 +78,12 @@ func run() error {
 	if !*durable {
 		d = postgres.Fast
 	}
-	db, err := postgres.Provision(ctx, postgres.Options{Durability: d, MaxConns: 32})
+	// Every database round trip is counted and published on the admin
+	// port (/debug/vars, "db_round_trips"): the lab runner reports it per
+	// request.
+	trips := &postgres.RoundTrips{}
+	expvar.Publish("db_round_trips", expvar.Func(func() any { return trips.Total() }))
+	db, err := postgres.Provision(ctx, postgres.Options{Durability: d, MaxConns: 32, Tracer: trips})
 	if err != nil {
 		return err
 	}
