@@ -35,6 +35,14 @@ test: ## run every test with -race, then the CPU-share budgets without it (needs
 # Which implementation of each lab's stage the server runs: LAB=IMPL pairs.
 STAGES ?= all=baseline
 
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck: what CI checks besides the tests
+	@out=$$(gofmt -l . | grep -v '^profiles/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
 .PHONY: serve
 serve: ## run the server (STAGES=all=baseline by default) on 127.0.0.1:8080, pprof on :6060
 	$(GO) run ./server/cmd/flamelab-server -stages '$(STAGES)' $(SERVE_FLAGS)
