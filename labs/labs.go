@@ -15,8 +15,10 @@ package labs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -51,6 +53,35 @@ const (
 type Env struct {
 	Pool      *pgxpool.Pool // the events database; not owned by the stages
 	AuditPath string        // the audit trail's file
+	// Fsyncs, if set, counts the audit file's fsyncs: the file is opened
+	// here and handed to the auditor, which makes no difference to it.
+	Fsyncs *atomic.Int64
+}
+
+// countingFile is the audit file with its fsyncs counted.
+type countingFile struct {
+	*os.File
+	syncs *atomic.Int64
+}
+
+func (f countingFile) Sync() error {
+	f.syncs.Add(1)
+	return f.File.Sync()
+}
+
+// openAudit opens the audit file for appending, counting fsyncs when asked,
+// and sets s.Auditor to what newAuditor makes of it.
+func openAudit(env Env, s *server.Stages, newAuditor func(countingFile) server.Auditor) error {
+	f, err := os.OpenFile(env.AuditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open audit file: %w", err)
+	}
+	syncs := env.Fsyncs
+	if syncs == nil {
+		syncs = new(atomic.Int64)
+	}
+	s.Auditor = newAuditor(countingFile{File: f, syncs: syncs})
+	return nil
 }
 
 // Lab describes one lab.
@@ -111,14 +142,14 @@ var All = []*Lab{
 	{Number: 5, Slug: "05-blocking", Stage: "Auditor", Trick: "never block the request path",
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
 		build: map[Impl]func(Env, *server.Stages) error{
-			Baseline: func(env Env, s *server.Stages) (err error) { s.Auditor, err = audit.Open(env.AuditPath); return err },
-			Exercise: func(env Env, s *server.Stages) (err error) {
-				s.Auditor, err = auditexercise.Open(env.AuditPath)
-				return err
+			Baseline: func(env Env, s *server.Stages) error {
+				return openAudit(env, s, func(f countingFile) server.Auditor { return audit.New(f) })
 			},
-			Solution: func(env Env, s *server.Stages) (err error) {
-				s.Auditor, err = auditsolution.Open(env.AuditPath, auditsolution.Options{})
-				return err
+			Exercise: func(env Env, s *server.Stages) error {
+				return openAudit(env, s, func(f countingFile) server.Auditor { return auditexercise.New(f) })
+			},
+			Solution: func(env Env, s *server.Stages) error {
+				return openAudit(env, s, func(f countingFile) server.Auditor { return auditsolution.New(f, auditsolution.Options{}) })
 			},
 		}},
 	{Number: 6, Slug: "06-parsing", Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",

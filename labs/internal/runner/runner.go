@@ -57,6 +57,7 @@ type Leg struct {
 	AllocsPerReq     float64
 	GCCycles         uint32
 	RoundTripsPerReq float64      // database round trips per request
+	FsyncsPerReq     float64      // audit fsyncs per request
 	Reads            *load.Result // the read phase, when the lab has one
 }
 
@@ -258,6 +259,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func()) (Leg
 		AllocsPerReq:     float64(after.Mallocs-before.Mallocs) / float64(res.Requests),
 		GCCycles:         after.NumGC - before.NumGC,
 		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
+		FsyncsPerReq:     float64(after.Fsyncs-before.Fsyncs) / float64(res.Requests),
 	}, nil
 }
 
@@ -446,6 +448,7 @@ func metrics(rep *Report) []Metric {
 		{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }},
 		{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }},
 		{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }},
+		{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }},
 	}
 	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Reads != nil {
 		defs = append(defs,

@@ -99,6 +99,7 @@ type memStats struct {
 	Mallocs    uint64
 	NumGC      uint32
 	RoundTrips int64 // database round trips (the server's pgx tracer)
+	Fsyncs     int64 // the audit file's fsyncs
 }
 
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
@@ -108,13 +109,14 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 			NumGC   uint32 `json:"NumGC"`
 		} `json:"memstats"`
 		RoundTrips int64 `json:"db_round_trips"`
+		Fsyncs     int64 `json:"audit_fsyncs"`
 	}
 	body, err := get(ctx, p.admin+"/debug/vars")
 	if err != nil {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs}, err
 }
 
 // get fetches url (always the server's loopback admin port).

@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -95,7 +96,9 @@ func run() error {
 		}
 	}()
 
-	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath}, choice)
+	fsyncs := new(atomic.Int64)
+	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return fsyncs.Load() }))
+	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath, Fsyncs: fsyncs}, choice)
 	if err != nil {
 		return err
 	}
