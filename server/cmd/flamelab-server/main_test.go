@@ -24,17 +24,25 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestGracefulShutdown runs the real binary, sends SIGTERM in the middle of
 // bounded concurrent load, and checks that it exits 0 and that every
-// acknowledged event is in the database and the audit trail exactly once.
+// acknowledged event is in the database and the audit trail exactly once:
+// with the baseline stages, and with the solutions, whose batch writers must
+// drain their queues on the way out.
 func TestGracefulShutdown(t *testing.T) {
-	db := pgtest.DB(t)
-	pgtest.Truncate(t, db)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "flamelab-server")
+	bin := filepath.Join(t.TempDir(), "flamelab-server")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, stages := range []string{"all=baseline", "all=solution"} {
+		t.Run(stages, func(t *testing.T) { gracefulShutdown(t, bin, stages) })
+	}
+}
+
+func gracefulShutdown(t *testing.T, bin, stages string) {
+	db := pgtest.DB(t)
+	pgtest.Truncate(t, db)
+	dir := t.TempDir()
 	audit := filepath.Join(dir, "audit.log")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-audit-file", audit)
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-audit-file", audit, "-stages", stages)
 	cmd.Env = append(os.Environ(), "FLAMELAB_DATABASE_URL="+db.URL)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
