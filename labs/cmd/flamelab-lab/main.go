@@ -1,7 +1,7 @@
 // Command flamelab-lab is the engine behind the Makefile's lab targets.
 //
 //	flamelab-lab run -lab 6 [-impl solution|exercise|baseline] [-quick]
-//	flamelab-lab slug 6      # prints labs/06-parsing, for make check-6 and reset-6
+//	flamelab-lab slug 6      # prints labs/06-parsing
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
