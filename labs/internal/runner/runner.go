@@ -340,6 +340,7 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 		side.Profiles[kind] = path
 	}
 	during := func() {
+		windowStart := time.Now()
 		var wg sync.WaitGroup
 		for _, p := range profileKinds {
 			if p.pass != pass {
@@ -360,7 +361,23 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 			time.Sleep(longest / 2)
 			fetch("goroutine", "/debug/pprof/goroutine")
 		}
+		// The profiles run for the whole window, which outlasts the work:
+		// say so while waiting.
+		done := make(chan struct{})
+		go func() {
+			t := time.NewTicker(2 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					c.progress("  profile window: %ds of %ds", int(time.Since(windowStart).Seconds()), secs)
+				}
+			}
+		}()
 		wg.Wait()
+		close(done)
 	}
 	leg, err := c.drive(ctx, srv, during)
 	if err != nil {
@@ -385,11 +402,21 @@ var sampleType = map[string]string{"cpu": "cpu", "fgprof": "time", "allocs": "al
 
 // render writes a flame graph per profile, diff flame graphs and top tables.
 func (c *Config) render(rep *Report) error {
+	total, done := 2*len(rep.A.Profiles)+4, 0
+	last := time.Now()
+	step := func(what string) {
+		done++
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			c.progress("  rendering %d/%d: %s", done, total, what)
+		}
+	}
 	for _, side := range []*Side{rep.A, rep.B} {
 		for kind, path := range side.Profiles {
 			if kind == "trace" {
 				continue
 			}
+			step(side.Name + " " + kind)
 			html := strings.TrimSuffix(filepath.Base(path), ".pb.gz") + ".html"
 			flags := []string{}
 			if st := sampleType[kind]; st != "" {
@@ -414,6 +441,7 @@ func (c *Config) render(rep *Report) error {
 		if _, done := rep.Flamegraphs["before→after: "+kind]; done || a == "" || b == "" {
 			continue
 		}
+		step("diff " + kind)
 		flags := []string{"-diff_base=" + a}
 		if st := sampleType[kind]; st != "" {
 			flags = append(flags, "-sample_index="+st)
