@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"time"
 
 	"github.com/google/pprof/profile"
 )
@@ -13,6 +14,18 @@ type Share struct {
 	Flat  float64 // samples whose leaf frame matches, over all samples
 	Cum   float64 // samples with a matching frame anywhere on the stack
 	Total int64   // the profile's total of the sample value used
+	Unit  string  // its unit: "nanoseconds", "bytes", "count"
+}
+
+// Of says what the share is a share of, for people: "630ms", "12.3MB".
+func (s Share) Of() string {
+	switch s.Unit {
+	case "nanoseconds":
+		return time.Duration(s.Total).Round(time.Millisecond).String()
+	case "bytes":
+		return fmt.Sprintf("%.1fMB", float64(s.Total)/1e6)
+	}
+	return fmt.Sprintf("%d %s", s.Total, s.Unit)
 }
 
 func (s Share) String() string {
@@ -68,7 +81,7 @@ func FuncShare(p *profile.Profile, re *regexp.Regexp, valueType string) (Share, 
 		}
 	}
 	if total == 0 {
-		return Share{}, nil
+		return Share{Unit: p.SampleType[idx].Unit}, nil
 	}
-	return Share{Flat: float64(flat) / float64(total), Cum: float64(cum) / float64(total), Total: total}, nil
+	return Share{Flat: float64(flat) / float64(total), Cum: float64(cum) / float64(total), Total: total, Unit: p.SampleType[idx].Unit}, nil
 }

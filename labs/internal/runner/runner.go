@@ -163,6 +163,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.render(rep); err != nil {
 		return nil, err
 	}
+	for _, side := range []*Side{rep.A, rep.B} {
+		// 100 Hz sampling: under a second of CPU is under 100 samples.
+		if cfg.Lab.Profile == "cpu" && side.Budget.Total < int64(time.Second) {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf(
+				"the %s budget share rests on %s of CPU samples (under 100 samples): too few to read much into; use more -requests",
+				side.Name, side.Budget.Of()))
+		}
+	}
 	rep.Metrics = metrics(rep)
 	for _, m := range rep.Metrics {
 		for _, w := range m.Warnings {
