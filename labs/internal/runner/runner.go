@@ -200,7 +200,7 @@ func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, err
 		return Leg{}, err
 	}
 	defer os.Remove(filepath.Join(c.OutDir, "audit-"+name+".log"))
-	leg, err := c.drive(ctx, srv, nil)
+	leg, err := c.drive(ctx, srv, nil, c.Load.Requests)
 	if stopErr := srv.stop(); err == nil {
 		err = stopErr
 	}
@@ -209,8 +209,9 @@ func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, err
 
 // drive sends the warm-up, then the measured requests, reading the runtime
 // counters between; during, if set, runs alongside the measured requests.
-func (c *Config) drive(ctx context.Context, srv *serverProc, during func()) (Leg, error) {
+func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requests int) (Leg, error) {
 	spec := c.Load
+	spec.Requests = requests
 	spec.Target = srv.public
 	if spec.Warmup > 0 {
 		w := spec
@@ -318,14 +319,23 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 	}
 	defer srv.kill()
 
-	// The window must cover the whole fixed work. Profiling slows the
-	// server, so allow twice this side's slowest measured leg. Time after
-	// the work ends adds no CPU samples; in fgprof it adds idle goroutines,
-	// which the lesson teaches to look past.
+	// A profile needs samples: CPU profiles take 100 a second. A fast side
+	// finishes the measured legs' work in well under a second, so its
+	// profiled legs do at least 3 seconds' worth of the same requests
+	// (at the side's slowest measured rate).
+	requests := c.Load.Requests
 	var longest time.Duration
 	for _, l := range side.Legs {
 		longest = max(longest, l.Load.Duration)
 	}
+	if perSec := float64(c.Load.Requests) / longest.Seconds(); longest > 0 && longest < 3*time.Second {
+		requests = int(math.Ceil(3 * perSec))
+		longest = 3 * time.Second
+	}
+	// The window must cover the whole work. Profiling slows the server, so
+	// allow twice the expected time. Time after the work ends adds no CPU
+	// samples; in fgprof it adds idle goroutines, which the lesson teaches
+	// to look past.
 	secs := int(math.Ceil(longest.Seconds()*2)) + 1
 	var mu sync.Mutex
 	var errs []error
@@ -387,7 +397,7 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 		wg.Wait()
 		close(done)
 	}
-	leg, err := c.drive(ctx, srv, during)
+	leg, err := c.drive(ctx, srv, during, requests)
 	if err != nil {
 		return err
 	}
