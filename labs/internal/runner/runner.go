@@ -31,11 +31,14 @@ type Config struct {
 	Pairs     int       // A B pairs measured
 	Load      load.Spec // Target is filled in per leg
 	Reads     int       // GET /users/{id}/events requests per leg, after the writes; 0: none
-	Trace     bool      // also capture a short execution trace
-	ServerBin string    // a built flamelab-server
-	DB        *postgres.Database
-	OutDir    string    // profiles/lab-N/<timestamp>
-	Progress  io.Writer // progress lines; nil for none
+	// ProfileWork is the least work, in seconds at the side's measured
+	// rate, that a profiled leg does; 0 means 3 (300 CPU samples at most).
+	ProfileWork float64
+	Trace       bool   // also capture a short execution trace
+	ServerBin   string // a built flamelab-server
+	DB          *postgres.Database
+	OutDir      string    // profiles/lab-N/<timestamp>
+	Progress    io.Writer // progress lines; nil for none
 
 	started time.Time
 }
@@ -321,16 +324,20 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 
 	// A profile needs samples: CPU profiles take 100 a second. A fast side
 	// finishes the measured legs' work in well under a second, so its
-	// profiled legs do at least 3 seconds' worth of the same requests
-	// (at the side's slowest measured rate).
+	// profiled legs do at least ProfileWork seconds' worth of the same
+	// requests (at the side's slowest measured rate).
 	requests := c.Load.Requests
 	var longest time.Duration
 	for _, l := range side.Legs {
 		longest = max(longest, l.Load.Duration)
 	}
-	if perSec := float64(c.Load.Requests) / longest.Seconds(); longest > 0 && longest < 3*time.Second {
-		requests = int(math.Ceil(3 * perSec))
-		longest = 3 * time.Second
+	least := c.ProfileWork
+	if least <= 0 {
+		least = 3
+	}
+	if perSec := float64(c.Load.Requests) / longest.Seconds(); longest > 0 && longest.Seconds() < least {
+		requests = int(math.Ceil(least * perSec))
+		longest = time.Duration(least * float64(time.Second))
 	}
 	// The window must cover the whole work. Profiling slows the server, so
 	// allow twice the expected time. Time after the work ends adds no CPU
