@@ -147,7 +147,7 @@ func (r *Report) Bars() []bar {
 		if top <= 0 {
 			top = 1
 		}
-		out = append(out, bar{Label: m.Name, Before: m.MedianA, After: m.MedianB, WB: 400 * m.MedianA / top, WA: 400 * m.MedianB / top, Unit: m.Unit})
+		out = append(out, bar{Label: m.Name, Before: m.MedianA, After: m.MedianB, WB: 360 * m.MedianA / top, WA: 360 * m.MedianB / top, Unit: m.Unit})
 	}
 	return out
 }
@@ -173,10 +173,10 @@ Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</
 {{end}}<tr><td>budget: stage share of {{.Profile}} profile</td><td>{{pct .A.Budget.Cum}} of {{.A.Budget.Of}}</td><td>{{pct .B.Budget.Cum}} of {{.B.Budget.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
 <h2>Medians</h2>
-{{range .Bars}}<svg width="640" height="52" role="img" aria-label="{{.Label}}">
-<text x="0" y="14">{{.Label}} ({{.Unit}})</text>
-<rect class="b" x="140" y="2" width="{{printf "%.1f" .WB}}" height="20"/><text x="{{printf "%.1f" .WB}}" dx="146" y="16">before {{num .Before}}</text>
-<rect class="a" x="140" y="26" width="{{printf "%.1f" .WA}}" height="20"/><text x="{{printf "%.1f" .WA}}" dx="146" y="40">after {{num .After}}</text>
+{{range .Bars}}<svg width="720" height="52" role="img" aria-label="{{.Label}}">
+<text x="0" y="14">{{.Label}}</text><text x="0" y="30" fill="#666">({{.Unit}})</text>
+<rect class="b" x="230" y="2" width="{{printf "%.1f" .WB}}" height="20"/><text x="{{printf "%.1f" .WB}}" dx="236" y="16">before {{num .Before}}</text>
+<rect class="a" x="230" y="26" width="{{printf "%.1f" .WA}}" height="20"/><text x="{{printf "%.1f" .WA}}" dx="236" y="40">after {{num .After}}</text>
 </svg><br>{{end}}
 <h2>Flame graphs</h2><ul>
 {{range $name := sorted .Flamegraphs}}<li><a href="{{index $.Flamegraphs $name}}">{{$name}}</a></li>
