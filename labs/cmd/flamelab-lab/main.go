@@ -1,7 +1,6 @@
 // Command flamelab-lab is the engine behind the Makefile's lab targets.
 //
 //	flamelab-lab run -lab 6 [-impl solution|exercise|baseline] [-quick]
-//	flamelab-lab slug 6      # prints labs/06-parsing
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
@@ -19,7 +18,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -37,8 +35,6 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = run(os.Args[2:])
-	case "slug":
-		err = slug(os.Args[2:])
 	default:
 		usage()
 	}
@@ -49,24 +45,8 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] | flamelab-lab slug N")
+	fmt.Fprintln(os.Stderr, "usage: flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] [flags]")
 	os.Exit(2)
-}
-
-func slug(args []string) error {
-	if len(args) != 1 {
-		usage()
-	}
-	n, err := strconv.Atoi(args[0])
-	if err != nil {
-		return fmt.Errorf("lab %q: want a number", args[0])
-	}
-	l, err := labs.ByNumber(n)
-	if err != nil {
-		return err
-	}
-	fmt.Println(l.Path())
-	return nil
 }
 
 func run(args []string) error {
