@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/labs"
+	parsing "github.com/flamelab/flamelab/labs/06-parsing/baseline"
 	"github.com/flamelab/flamelab/labs/07-batching/baseline"
 	"github.com/flamelab/flamelab/labs/07-batching/exercise"
 	"github.com/flamelab/flamelab/labs/07-batching/solution"
@@ -65,7 +66,7 @@ func open(t testing.TB, newStore func(*pgxpool.Pool) server.Store, pool *pgxpool
 // events returns request i's events: the load generator's lines, parsed.
 func events(t testing.TB, i, n int) []server.Event {
 	t.Helper()
-	var p server.Parser = parser{}
+	var p server.Parser = parsing.New() // lab 06's baseline: it never changes
 	var out []server.Event
 	for _, line := range strings.Split(strings.TrimSuffix(string(load.Body(7, i, n)), "\n"), "\n") {
 		ev, err := p.Parse([]byte(line))
@@ -381,32 +382,6 @@ func BenchmarkInsert(b *testing.B) {
 			b.ReportMetric(float64(trips.Total())/float64(i), "roundtrips/op")
 		})
 	}
-}
-
-// parser is the lab 06 solution's job done simply: these tests need events,
-// not a lesson in parsing.
-type parser struct{}
-
-func (parser) Parse(line []byte) (server.Event, error) {
-	var ev server.Event
-	for tok := range strings.FieldsSeq(string(line)) {
-		k, v, _ := strings.Cut(tok, "=")
-		switch k {
-		case "ts":
-			ev.Time, _ = time.Parse(time.RFC3339, v)
-		case "user":
-			fmt.Sscan(v, &ev.UserID)
-		case "path":
-			ev.Path = v
-		case "status":
-			fmt.Sscan(v, &ev.Status)
-		case "latency_ms":
-			fmt.Sscan(v, &ev.LatencyMS)
-		case "bytes":
-			fmt.Sscan(v, &ev.Bytes)
-		}
-	}
-	return ev, nil
 }
 
 var _ http.Handler = (*server.Server)(nil)

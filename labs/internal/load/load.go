@@ -175,6 +175,14 @@ func User(seed uint64, i int) int {
 	return rand.New(rand.NewPCG(seed, uint64(i)^0x7ead)).IntN(5000)
 }
 
+// WarmupSpec is the warm-up part of s: Warmup requests, with payloads of
+// their own (another seed), and no warm-up of its own.
+func (s Spec) WarmupSpec() Spec {
+	w := s
+	w.Requests, w.Warmup, w.Seed = s.Warmup, 0, s.Seed^0x5eed
+	return w
+}
+
 // Run sends the warm-up, then the measured requests, and summarises the
 // latter. progress, if not nil, is called with the number of measured
 // requests answered so far.
@@ -183,9 +191,7 @@ func Run(ctx context.Context, s Spec, progress func(done, total int)) (Result, e
 		return Result{}, err
 	}
 	if s.Warmup > 0 {
-		w := s
-		w.Requests, w.Seed = s.Warmup, s.Seed^0x5eed
-		if _, err := attack(ctx, w, nil); err != nil {
+		if _, err := attack(ctx, s.WarmupSpec(), nil); err != nil {
 			return Result{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}

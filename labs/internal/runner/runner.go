@@ -217,9 +217,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 	spec.Requests = requests
 	spec.Target = srv.public
 	if spec.Warmup > 0 {
-		w := spec
-		w.Requests, w.Warmup, w.Seed = spec.Warmup, 0, spec.Seed^0x5eed
-		if _, err := load.Run(ctx, w, nil); err != nil {
+		if _, err := load.Run(ctx, spec.WarmupSpec(), nil); err != nil {
 			return Leg{}, fmt.Errorf("warm-up: %w", err)
 		}
 	}
