@@ -10,12 +10,34 @@
 //
 // A Choice picks one implementation per lab, so the same binary runs the slow
 // server, the fixed one, or any mix.
+//
+// # A broken exercise breaks only its own lab
+//
+// In the middle of an exercise the learner's code often does not compile.
+// That must not take the rest of the workshop down with it: make serve,
+// make lab-M and make check-M for every other lab keep working. So no
+// exercise is linked into a default build. Each lab's exercise wiring is in
+// its own file, exercise_N.go, behind the build tag flamelab_exerciseN (see
+// Lab.ExerciseTag), and only the commands that concern lab N set it: make
+// serve with STAGES naming the exercise, make lab-N IMPL=exercise (the
+// runner builds the server binary for exactly the configuration it runs).
+// The lab's own tests import the exercise package directly, so make check-N
+// and make test fail on that lab's package alone, naming the file and line.
+//
+// Build tags rather than one binary per configuration: the runner needs a
+// binary of its own anyway (the server runs in its own process, away from the
+// load generator), and a tag keeps make serve a plain go build. TestIsolation
+// in this package checks the rule with go list and a compile-time overlay,
+// without touching the working tree.
 package labs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,13 +51,10 @@ import (
 	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
 	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
-	auditexercise "github.com/flamelab/flamelab/labs/05-blocking/exercise"
 	auditsolution "github.com/flamelab/flamelab/labs/05-blocking/solution"
 	parse "github.com/flamelab/flamelab/labs/06-parsing/baseline"
-	parseexercise "github.com/flamelab/flamelab/labs/06-parsing/exercise"
 	parsesolution "github.com/flamelab/flamelab/labs/06-parsing/solution"
 	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
-	storeexercise "github.com/flamelab/flamelab/labs/07-batching/exercise"
 	storesolution "github.com/flamelab/flamelab/labs/07-batching/solution"
 )
 
@@ -88,9 +107,11 @@ func openAudit(env Env, s *server.Stages, newAuditor func(countingFile) server.A
 type Lab struct {
 	Number int
 	Slug   string // directory under labs/, e.g. "06-parsing"
-	Stage  string // the server.Stages field it owns
-	Trick  string // the article's trick, in a few words
-	Claim  string // the article's claimed result, quoted in every report
+	// Stage is the server.Stages field the lab owns. Its lower-cased name
+	// names the lab's correctness tests: <stage>_test.go (labs/README.md).
+	Stage string
+	Trick string // the article's trick, in a few words
+	Claim string // the article's claimed result, quoted in every report
 	// Profile is the profile that shows this lab's slow spot: "cpu",
 	// "fgprof" (wall clock), "allocs" or "mutex". make lab-N reports the
 	// stage's share of it as the lab's budget metric.
@@ -98,72 +119,95 @@ type Lab struct {
 	// Reads: the stage is on the read path too (GET /users/{id}/events), so
 	// make lab-N also measures reads after each leg's writes.
 	Reads bool
+	// Exercise: the lab has an exercise/ directory. Its wiring is linked
+	// only into builds tagged with ExerciseTag (exercise_N.go).
+	Exercise bool
+	// ProfileBudget: one of the lab's budgets is a share of a CPU profile,
+	// which the race detector distorts, so make check-N judges the budgets
+	// in a pass without -race before the correctness pass with it.
+	ProfileBudget bool
 
-	build map[Impl]func(Env, *server.Stages) error
+	build map[Impl]builder
 }
+
+// builder sets the lab's stage in s from env.
+type builder func(env Env, s *server.Stages) error
+
+// link adds the wiring of one implementation; the exercise_N.go files call
+// it from init when their tag is set.
+func link(n int, impl Impl, b builder) { All[n-1].build[impl] = b }
+
+// ExerciseTag is the build tag that links the lab's exercise into the
+// server, e.g. flamelab_exercise6.
+func (l *Lab) ExerciseTag() string { return fmt.Sprintf("flamelab_exercise%d", l.Number) }
 
 // Impls lists the implementations this lab has, in the order
 // baseline, exercise, solution.
 func (l *Lab) Impls() []Impl {
 	var out []Impl
 	for _, impl := range []Impl{Baseline, Exercise, Solution} {
-		if _, ok := l.build[impl]; ok {
+		if l.Has(impl) {
 			out = append(out, impl)
 		}
 	}
 	return out
 }
 
-// Has reports whether the lab has impl.
-func (l *Lab) Has(impl Impl) bool { _, ok := l.build[impl]; return ok }
+// Has reports whether the lab has impl, linked into this binary or not.
+func (l *Lab) Has(impl Impl) bool {
+	if impl == Exercise {
+		return l.Exercise
+	}
+	_, ok := l.build[impl]
+	return ok
+}
+
+// Linked reports whether impl's wiring is in this binary: always for the
+// baseline and the solution, and for the exercise only under ExerciseTag.
+func (l *Lab) Linked(impl Impl) bool { _, ok := l.build[impl]; return ok }
 
 // All is the seven labs, in order.
 var All = []*Lab{
 	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
 		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu",
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
 		}},
 	{Number: 2, Slug: "02-buffers", Stage: "BodyReader", Trick: "no copies of request buffers",
 		Claim: "allocations -60%, throughput 2x", Profile: "allocs",
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
 		}},
 	{Number: 3, Slug: "03-locks", Stage: "Stats", Trick: "no global lock held while working",
 		Claim: "thread blocking -50%", Profile: "mutex",
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 		}},
 	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
 		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
 		}},
-	{Number: 5, Slug: "05-blocking", Stage: "Auditor", Trick: "never block the request path",
+	{Number: 5, Slug: "05-blocking", Exercise: true, Stage: "Auditor", Trick: "never block the request path",
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(env Env, s *server.Stages) error {
 				return openAudit(env, s, func(f countingFile) server.Auditor { return audit.New(f) })
-			},
-			Exercise: func(env Env, s *server.Stages) error {
-				return openAudit(env, s, func(f countingFile) server.Auditor { return auditexercise.New(f) })
 			},
 			Solution: func(env Env, s *server.Stages) error {
 				return openAudit(env, s, func(f countingFile) server.Auditor { return auditsolution.New(f, auditsolution.Options{}) })
 			},
 		}},
-	{Number: 6, Slug: "06-parsing", Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
+	{Number: 6, Slug: "06-parsing", Exercise: true, ProfileBudget: true, Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
 		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
-			Exercise: func(_ Env, s *server.Stages) error { s.Parser = parseexercise.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Parser = parsesolution.New(); return nil },
 		}},
-	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
+	{Number: 7, Slug: "07-batching", Exercise: true, Stage: "Store", Trick: "batch database inserts and queries",
 		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof", Reads: true,
-		build: map[Impl]func(Env, *server.Stages) error{
+		build: map[Impl]builder{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
-			Exercise: func(env Env, s *server.Stages) error { s.Store = storeexercise.New(env.Pool); return nil },
 			Solution: func(env Env, s *server.Stages) error {
 				s.Store = storesolution.New(env.Pool, storesolution.Options{})
 				return nil
@@ -179,6 +223,37 @@ func (l *Lab) Path() string { return "labs/" + l.Slug }
 func (l *Lab) Package(impl Impl) string {
 	return "github.com/flamelab/flamelab/labs/" + l.Slug + "/" + string(impl)
 }
+
+// PristineExercise returns the code of the lab's exercise as it starts, as
+// make reset-N writes it: every .go file of baseline/ except doc.go (the
+// exercise has its own), with the package clause renamed. root is the
+// repository root.
+func (l *Lab) PristineExercise(root string) (map[string][]byte, error) {
+	dir := filepath.Join(root, l.Path(), string(Baseline))
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("lab %d: no Go files in %s (run this from the repository root)", l.Number, dir)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		if name == "doc.go" || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		code, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		renamed := packageClause.ReplaceAll(code, []byte("package "+string(Exercise)))
+		if bytes.Equal(renamed, code) {
+			return nil, fmt.Errorf("%s has no line \"package baseline\": every baseline file must be in package baseline", f)
+		}
+		out[name] = renamed
+	}
+	return out, nil
+}
+
+var packageClause = regexp.MustCompile(`(?m)^package baseline$`)
 
 // ByNumber returns lab n.
 func ByNumber(n int) (*Lab, error) {
@@ -254,13 +329,29 @@ func (c Choice) String() string {
 	return strings.Join(parts, " ")
 }
 
+// Tags returns the build tags a server binary needs to run c: one per
+// exercise it picks, comma-separated as go build -tags takes them.
+func (c Choice) Tags() string {
+	var tags []string
+	for _, l := range All {
+		if c.Get(l.Number) == Exercise {
+			tags = append(tags, l.ExerciseTag())
+		}
+	}
+	return strings.Join(tags, ",")
+}
+
 // Build assembles the stages c picks.
 func Build(env Env, c Choice) (server.Stages, error) {
 	var s server.Stages
 	for _, l := range All {
 		impl := c.Get(l.Number)
 		build, ok := l.build[impl]
-		if !ok {
+		switch {
+		case !ok && impl == Exercise && l.Exercise:
+			return s, fmt.Errorf("lab %d's exercise is not compiled into this binary: build it with -tags %s "+
+				"(make serve STAGES=%d=exercise and make lab-%d IMPL=exercise do that for you)", l.Number, l.ExerciseTag(), l.Number, l.Number)
+		case !ok:
 			return s, fmt.Errorf("lab %d (%s) has no %s", l.Number, l.Slug, impl)
 		}
 		if err := build(env, &s); err != nil {

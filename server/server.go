@@ -6,6 +6,10 @@
 // slow spot. The HTTP layer here is deliberately plain and not part of any
 // lab: it validates, routes, and turns errors into JSON a person can act on.
 //
+// Package server depends on no lab: the stage implementations live under
+// labs/, and the binary that assembles a server from them is
+// labs/cmd/flamelab-server. Its tests use small fakes of the stages.
+//
 // API:
 //
 //	POST /events              body: access-log lines; 200 {"request_id","accepted"} once stored and audited
@@ -123,6 +127,8 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, status int,
 	writeError(w, status, msg)
 }
 
+// postEvents runs a request through the stages in the order of the numbered
+// steps below; the lab that owns each step is in parentheses.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
@@ -173,22 +179,22 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 6. the audit record is durable before anything is stored (lab 5)
+	// 5. the audit record is durable before anything is stored (lab 5)
 	if err := s.stages.Auditor.Append(r.Context(), record); err != nil {
 		s.serverError(w, r, http.StatusServiceUnavailable, "the audit log is unavailable; nothing was stored, retry later", err)
 		return
 	}
 
-	// 7. store; committed before we answer (lab 7)
+	// 6. store; committed before we answer (lab 7)
 	if err := s.stages.Store.Insert(r.Context(), requestID, events); err != nil {
 		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; the request was not acknowledged, retry later", err)
 		return
 	}
 
-	// 5. statistics count what was accepted (lab 3)
+	// 7. statistics count what was accepted (lab 3)
 	s.stages.Stats.Observe(events)
 
-	// 4. the response (lab 4)
+	// 8. the response (lab 4)
 	w.Header().Set("Content-Type", "application/json")
 	if err := s.stages.Encoder.WriteAccepted(w, requestID, len(events)); err != nil {
 		s.cfg.Logger.Warn("write response", "err", err) // stored already: the client may just have gone

@@ -1,6 +1,13 @@
+// The HTTP layer alone, over small fakes of the seven stages: routing, status
+// codes, error bodies, and the order of the steps in POST /events (nothing is
+// audited or stored from a request with a bad line, the audit record is
+// durable before the store is asked, statistics count only what was stored).
+// The assembled server against a real Postgres is tested in package labs,
+// which owns the stage implementations: package server depends on no lab.
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,56 +15,158 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
-	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/server"
-	"github.com/flamelab/flamelab/server/postgres"
-	"github.com/flamelab/flamelab/server/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// testServer is the all-baseline server on a loopback httptest server, with
-// an empty events table.
-type testServer struct {
-	*httptest.Server
-	db *postgres.Database
+// fakes records, in order, what the server asks of its stages. Lines are
+// "user=N": just enough grammar to tell good lines from bad ones.
+type fakes struct {
+	mu       sync.Mutex
+	calls    []string
+	stored   map[string][]server.Event
+	audited  int
+	observed int
+	auditErr error
+	storeErr error
+	up       error // what Ping returns
 }
 
-func newTestServer(t *testing.T, cfg server.Config) *testServer {
+func (f *fakes) call(name string) {
+	f.mu.Lock()
+	f.calls = append(f.calls, name)
+	f.mu.Unlock()
+}
+
+func (f *fakes) stages() server.Stages {
+	return server.Stages{
+		BodyReader: bodyReader{f}, Parser: parser{f}, Enricher: enricher{f}, Encoder: encoder{f},
+		Stats: stats{f}, Auditor: auditor{f}, Store: store{f},
+	}
+}
+
+type bodyReader struct{ f *fakes }
+
+func (b bodyReader) ReadLines(body io.Reader) ([][]byte, func(), error) {
+	b.f.call("read")
+	all, err := io.ReadAll(body)
+	if err != nil || len(all) == 0 {
+		return nil, func() {}, err
+	}
+	lines := bytes.Split(bytes.TrimSuffix(all, []byte("\n")), []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	}
+	return lines, func() {}, nil
+}
+
+type parser struct{ f *fakes }
+
+func (p parser) Parse(line []byte) (server.Event, error) {
+	if len(line) == 0 {
+		return server.Event{}, server.ErrEmptyLine()
+	}
+	v, ok := bytes.CutPrefix(line, []byte("user="))
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if !ok || err != nil {
+		return server.Event{}, server.ErrNotInt("user", v)
+	}
+	return server.Event{UserID: n, Path: "/", Time: time.Unix(n, 0).UTC()}, nil
+}
+
+type enricher struct{ f *fakes }
+
+func (e enricher) Enrich(evs []server.Event) {
+	e.f.call("enrich")
+	for i := range evs {
+		evs[i].Route = server.Route(evs[i].Path)
+	}
+}
+
+type encoder struct{ f *fakes }
+
+func (e encoder) AuditRecord(id string, _ time.Time, evs []server.Event) ([]byte, error) {
+	e.f.call("encode")
+	return fmt.Appendf(nil, `{"request_id":%q,"count":%d}`, id, len(evs)), nil
+}
+
+func (encoder) WriteAccepted(w io.Writer, id string, n int) error {
+	return json.NewEncoder(w).Encode(map[string]any{"request_id": id, "accepted": n})
+}
+
+func (encoder) WriteEvents(w io.Writer, user int64, evs []server.StoredEvent) error {
+	return json.NewEncoder(w).Encode(map[string]any{"user": user, "count": len(evs)})
+}
+
+type stats struct{ f *fakes }
+
+func (s stats) Observe(evs []server.Event) {
+	s.f.call("observe")
+	s.f.mu.Lock()
+	s.f.observed += len(evs)
+	s.f.mu.Unlock()
+}
+
+func (s stats) WriteJSON(w io.Writer) error {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	return json.NewEncoder(w).Encode(map[string]any{"events": s.f.observed})
+}
+
+type auditor struct{ f *fakes }
+
+func (a auditor) Append(context.Context, []byte) error {
+	a.f.call("audit")
+	if a.f.auditErr != nil {
+		return a.f.auditErr
+	}
+	a.f.mu.Lock()
+	a.f.audited++
+	a.f.mu.Unlock()
+	return nil
+}
+
+func (auditor) Close() error { return nil }
+
+type store struct{ f *fakes }
+
+func (s store) Insert(_ context.Context, id string, evs []server.Event) error {
+	s.f.call("store")
+	if s.f.storeErr != nil {
+		return s.f.storeErr
+	}
+	s.f.mu.Lock()
+	s.f.stored[id] = evs
+	s.f.mu.Unlock()
+	return nil
+}
+
+func (s store) Recent(_ context.Context, user int64, limit int) ([]server.StoredEvent, error) {
+	s.f.call(fmt.Sprintf("recent %d %d", user, limit))
+	return nil, s.f.storeErr
+}
+
+func (store) Close() error { return nil }
+
+func (f *fakes) Ping(context.Context) error { return f.up }
+
+// newServer returns the server over fresh fakes on a loopback httptest
+// server.
+func newServer(t *testing.T, cfg server.Config) (*httptest.Server, *fakes) {
 	t.Helper()
-	db := pgtest.DB(t)
-	pgtest.Truncate(t, db)
-	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: filepath.Join(t.TempDir(), "audit.log")}, labs.Choice{})
+	f := &fakes{stored: map[string][]server.Event{}}
+	srv, err := server.New(f.stages(), f, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { labs.Close(stages) })
-	srv, err := server.New(stages, db.Pool, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv) // listens on 127.0.0.1
+	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, db: db}
-}
-
-// line returns a valid access-log line for user u with a distinct timestamp.
-func line(u, i int) string {
-	return fmt.Sprintf("ts=2026-11-25T07:%02d:%02dZ user=%d path=/users/%d/cart status=%d latency_ms=%d bytes=%d",
-		i/60%60, i%60, u, u, 200+i%3*100, i%50, 100*i)
-}
-
-func body(u, n int) string {
-	var b strings.Builder
-	for i := range n {
-		b.WriteString(line(u, i) + "\n")
-	}
-	return b.String()
+	return ts, f
 }
 
 type response struct {
@@ -66,7 +175,7 @@ type response struct {
 	json   map[string]any
 }
 
-func (ts *testServer) do(t *testing.T, method, path, body string) response {
+func do(t *testing.T, ts *httptest.Server, method, path, body string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -87,47 +196,62 @@ func (ts *testServer) do(t *testing.T, method, path, body string) response {
 	return r
 }
 
-func (ts *testServer) count(t *testing.T, where string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := ts.db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM events "+where, args...).Scan(&n); err != nil {
-		t.Fatal(err)
+func TestPostEventsSteps(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	r := do(t, ts, "POST", "/events", "user=1\r\nuser=2\nuser=3")
+	if r.status != 200 || r.json["accepted"] != 3.0 {
+		t.Fatalf("got %d %v, want 200 with accepted=3", r.status, r.json)
 	}
-	return n
-}
-
-func TestPostEvents(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	r := ts.do(t, "POST", "/events", body(7, 5))
-	if r.status != 200 || r.json["accepted"] != 5.0 {
-		t.Fatalf("got %d %v, want 200 with accepted=5", r.status, r.json)
+	want := "read enrich encode audit store observe"
+	if got := strings.Join(f.calls, " "); got != want {
+		t.Errorf("steps %q, want %q: the audit record is durable before the events are stored, and stats count only what was stored", got, want)
 	}
-	id, _ := r.json["request_id"].(string)
-	if n := ts.count(t, "WHERE request_id = $1 AND user_id = 7", id); n != 5 {
-		t.Fatalf("%d rows stored for the request, want 5", n)
-	}
-	// Line endings: CRLF, no final newline, extra spaces are all fine.
-	r = ts.do(t, "POST", "/events", "  "+line(8, 1)+"\r\n"+strings.ReplaceAll(line(8, 2), " ", "   \t"))
-	if r.status != 200 || r.json["accepted"] != 2.0 {
-		t.Fatalf("CRLF and spaces: got %d %v, want 200 with accepted=2", r.status, r.json)
+	if id, _ := r.json["request_id"].(string); len(f.stored[id]) != 3 {
+		t.Errorf("the answer's request_id %q is not the one the store got (%d stored)", id, len(f.stored))
 	}
 }
 
-func TestBadLineStoresNothing(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	lines := []string{line(9, 1), line(9, 2), "ts=2026-11-25T07:39:56Z user=9 path=/x status=abc latency_ms=1 bytes=1", line(9, 4)}
-	r := ts.do(t, "POST", "/events", strings.Join(lines, "\n"))
+func TestBadLineReachesNoStage(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	r := do(t, ts, "POST", "/events", "user=1\nuser=2\nuser=x\nuser=4\n")
 	msg, _ := r.json["error"].(string)
-	if r.status != 400 || r.json["line"] != 3.0 || !strings.Contains(msg, "line 3") || !strings.Contains(msg, "status") {
-		t.Fatalf("got %d %v, want 400 naming line 3 and the status field", r.status, r.json)
+	if r.status != 400 || r.json["line"] != 3.0 || !strings.Contains(msg, "line 3") || !strings.Contains(msg, "nothing from this request was stored") {
+		t.Fatalf("got %d %v, want 400 naming line 3", r.status, r.json)
 	}
-	if n := ts.count(t, ""); n != 0 {
-		t.Fatalf("%d rows stored from a rejected request, want 0", n)
+	if got := strings.Join(f.calls, " "); got != "read" {
+		t.Errorf("steps %q after a bad line, want only the read: all or nothing", got)
+	}
+}
+
+func TestFailuresAre503AndNotCounted(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		audit, sto error
+		steps      string
+	}{
+		{"audit fails", errors.New("disk full"), nil, "read enrich encode audit"},
+		{"store fails", nil, errors.New("connection refused"), "read enrich encode audit store"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts, f := newServer(t, server.Config{})
+			f.auditErr, f.storeErr = c.audit, c.sto
+			r := do(t, ts, "POST", "/events", "user=1\n")
+			msg, _ := r.json["error"].(string)
+			if r.status != 503 || !strings.Contains(msg, "retry later") {
+				t.Errorf("got %d %q, want 503 asking to retry", r.status, msg)
+			}
+			if strings.Contains(msg, "disk full") || strings.Contains(msg, "refused") {
+				t.Errorf("the answer %q leaks the internal error; it belongs in the log", msg)
+			}
+			if got := strings.Join(f.calls, " "); got != c.steps {
+				t.Errorf("steps %q, want %q: nothing is counted in /stats for a failed request", got, c.steps)
+			}
+		})
 	}
 }
 
 func TestErrors(t *testing.T) {
-	ts := newTestServer(t, server.Config{MaxBodyBytes: 1024})
+	ts, f := newServer(t, server.Config{MaxBodyBytes: 64})
 	cases := []struct {
 		name, method, path, body string
 		status                   int
@@ -136,8 +260,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"empty body", "POST", "/events", "", 400, "empty body", ""},
 		{"only a newline", "POST", "/events", "\n", 400, "line 1: empty line", ""},
-		{"blank line inside", "POST", "/events", line(1, 1) + "\n\n" + line(1, 2), 400, "line 2: empty line", ""},
-		{"over the limit", "POST", "/events", body(1, 20), 413, "over the limit of 1024 bytes", ""},
+		{"blank line inside", "POST", "/events", "user=1\n\nuser=2", 400, "line 2: empty line", ""},
+		{"over the limit", "POST", "/events", strings.Repeat("user=1\n", 20), 413, "over the limit of 64 bytes", ""},
 		{"GET /events", "GET", "/events", "", 405, "use POST", "POST"},
 		{"POST /stats", "POST", "/stats", "", 405, "use GET", "GET, HEAD"},
 		{"DELETE /users/1/events", "DELETE", "/users/1/events", "", 405, "not allowed", "GET, HEAD"},
@@ -152,7 +276,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := ts.do(t, c.method, c.path, c.body)
+			r := do(t, ts, c.method, c.path, c.body)
 			msg, _ := r.json["error"].(string)
 			if r.status != c.status || !strings.Contains(msg, c.want) {
 				t.Errorf("got %d %q, want %d with %q", r.status, msg, c.status, c.want)
@@ -167,7 +291,7 @@ func TestErrors(t *testing.T) {
 	}
 	// A body over the limit without Content-Length (chunked) is cut off by
 	// the reader rather than refused up front: also 413.
-	req, _ := http.NewRequest("POST", ts.URL+"/events", io.MultiReader(strings.NewReader(body(1, 20))))
+	req, _ := http.NewRequest("POST", ts.URL+"/events", io.MultiReader(strings.NewReader(strings.Repeat("user=1\n", 20))))
 	req.ContentLength = -1
 	resp, err := ts.Client().Do(req)
 	if err != nil {
@@ -177,148 +301,32 @@ func TestErrors(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Errorf("chunked body over the limit: %d, want 413", resp.StatusCode)
 	}
-	if n := ts.count(t, ""); n != 0 {
-		t.Errorf("%d rows stored by failed requests, want 0", n)
+	if len(f.stored) != 0 || f.audited != 0 {
+		t.Errorf("failed requests reached the trail (%d) or the store (%d)", f.audited, len(f.stored))
 	}
 }
 
-func TestStats(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	ts.do(t, "POST", "/events", "ts=2026-11-25T07:39:56Z user=1 path=/users/1/cart status=200 latency_ms=10 bytes=100\n"+
-		"ts=2026-11-25T07:39:57Z user=2 path=/users/2/cart status=503 latency_ms=1000 bytes=5\n"+
-		"ts=2026-11-25T07:39:58Z user=2 path=/home status=200 latency_ms=0 bytes=0\n")
-	resp, err := ts.Client().Get(ts.URL + "/stats")
-	if err != nil {
-		t.Fatal(err)
+func TestUserEventsArguments(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	do(t, ts, "GET", "/users/5/events", "")
+	do(t, ts, "GET", "/users/6/events?limit=1000", "")
+	if got := strings.Join(f.calls, ","); got != fmt.Sprintf("recent 5 %d,recent 6 1000", server.DefaultLimit) {
+		t.Errorf("store asked %q", got)
 	}
-	defer resp.Body.Close()
-	var got server.StatsReport
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Events != 3 || got.Bytes != 105 ||
-		got.ByRoute["/users/:id/cart"] != 2 || got.ByRoute["/home"] != 1 ||
-		got.ByStatusClass["2xx"] != 2 || got.ByStatusClass["5xx"] != 1 ||
-		got.Latency.Count != 3 || got.Latency.Max != 1000 ||
-		len(got.TopUsers) != 2 || got.TopUsers[0] != (server.UserCount{User: 2, Events: 2}) {
-		t.Fatalf("stats = %+v", got)
+	f.storeErr = errors.New("connection refused")
+	if r := do(t, ts, "GET", "/users/5/events", ""); r.status != 503 {
+		t.Errorf("store down: %d, want 503", r.status)
 	}
 }
-
-func TestUserEvents(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	ts.do(t, "POST", "/events", body(5, 60))
-	ts.do(t, "POST", "/events", body(6, 3))
-
-	r := ts.do(t, "GET", "/users/5/events", "")
-	events, _ := r.json["events"].([]any)
-	if r.status != 200 || len(events) != server.DefaultLimit {
-		t.Fatalf("default limit: %d with %d events, want 200 with %d", r.status, len(events), server.DefaultLimit)
-	}
-	r = ts.do(t, "GET", "/users/5/events?limit=3", "")
-	events, _ = r.json["events"].([]any)
-	if len(events) != 3 {
-		t.Fatalf("limit=3: %d events", len(events))
-	}
-	var prev string
-	for i, e := range events {
-		ev := e.(map[string]any)
-		if ev["user"] != 5.0 {
-			t.Errorf("event %d belongs to user %v", i, ev["user"])
-		}
-		ts, _ := ev["ts"].(string)
-		if prev != "" && ts > prev {
-			t.Errorf("not newest first: %s after %s", ts, prev)
-		}
-		prev = ts
-	}
-	if first := events[0].(map[string]any); first["ts"] != "2026-11-25T07:00:59Z" {
-		t.Errorf("newest event has ts %v, want 2026-11-25T07:00:59Z", first["ts"])
-	}
-	r = ts.do(t, "GET", "/users/999/events", "")
-	if events, ok := r.json["events"].([]any); r.status != 200 || !ok || len(events) != 0 {
-		t.Errorf("user without events: %d %v, want 200 with an empty list", r.status, r.json)
-	}
-}
-
-type downDB struct{}
-
-func (downDB) Ping(context.Context) error { return errors.New("connection refused") }
 
 func TestHealthz(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	if r := ts.do(t, "GET", "/healthz", ""); r.status != 200 {
+	ts, f := newServer(t, server.Config{})
+	if r := do(t, ts, "GET", "/healthz", ""); r.status != 200 {
 		t.Fatalf("healthz with a live database: %d", r.status)
 	}
-	stages, _ := labs.Build(labs.Env{Pool: ts.db.Pool, AuditPath: filepath.Join(t.TempDir(), "a.log")}, labs.Choice{})
-	defer labs.Close(stages)
-	srv, _ := server.New(stages, downDB{}, server.Config{})
-	rec := httptest.NewRecorder()
-	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
-	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "database does not answer") {
-		t.Fatalf("healthz with the database down: %d %s, want 503", rec.Code, rec.Body)
-	}
-}
-
-// TestDurability: under bounded concurrent load, every event of every 2xx
-// answer is in the table exactly once.
-func TestDurability(t *testing.T) {
-	ts := newTestServer(t, server.Config{})
-	const clients, requests, lines = 16, 15, 20
-
-	var mu sync.Mutex
-	acked := map[string]bool{}
-	var wg sync.WaitGroup
-	for c := range clients {
-		wg.Go(func() {
-			for i := range requests {
-				resp, err := ts.Client().Post(ts.URL+"/events", "text/plain", strings.NewReader(body(c*1000+i, lines)))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				var out struct {
-					RequestID string `json:"request_id"`
-					Accepted  int    `json:"accepted"`
-				}
-				err = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || out.Accepted != lines {
-					t.Errorf("status %d, %+v, %v", resp.StatusCode, out, err)
-					continue
-				}
-				mu.Lock()
-				acked[out.RequestID] = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(acked) != clients*requests {
-		t.Fatalf("%d requests acknowledged, want %d", len(acked), clients*requests)
-	}
-	rows, err := ts.db.Pool.Query(context.Background(),
-		"SELECT request_id::text, line, count(*) FROM events GROUP BY 1, 2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	perRequest := map[string]int{}
-	for rows.Next() {
-		var id string
-		var line, n int
-		if err := rows.Scan(&id, &line, &n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 1 {
-			t.Errorf("request %s line %d stored %d times", id, line, n)
-		}
-		perRequest[id]++
-	}
-	for id := range acked {
-		if perRequest[id] != lines {
-			t.Errorf("request %s: %d of %d lines stored", id, perRequest[id], lines)
-		}
+	f.up = errors.New("connection refused")
+	if r := do(t, ts, "GET", "/healthz", ""); r.status != 503 || !strings.Contains(r.json["error"].(string), "database does not answer") {
+		t.Fatalf("healthz with the database down: %d %v, want 503", r.status, r.json)
 	}
 }
 

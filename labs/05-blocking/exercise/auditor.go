@@ -1,14 +1,3 @@
-// Package exercise is your working copy. It starts identical to the baseline, the audit trail the flamelab server ships: the slow
-// spot of lab 05-blocking.
-//
-// The requirement is real: a request may be acknowledged only once its audit
-// record is on stable storage. The code is the direct translation: take a
-// mutex, append the record, fsync, release. It is correct, and it makes every
-// request in the server wait in line for every other request's fsync (about a
-// millisecond or more on real disks), so throughput is capped at one request
-// per fsync whatever the CPU count. The CPU profile barely shows it: the
-// goroutines are waiting, not running. Lab 05 finds it with fgprof's
-// wall-clock profile and the mutex and block profiles.
 package exercise
 
 import (
@@ -30,15 +19,6 @@ type File interface {
 type Auditor struct {
 	mu sync.Mutex
 	f  File
-}
-
-// Open opens (creating if needed) the audit file at path for appending.
-func Open(path string) (*Auditor, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open audit file: %w", err)
-	}
-	return New(f), nil
 }
 
 // New returns an auditor appending to f; Close closes f.

@@ -1,29 +1,9 @@
-// Package solution is the reference fix for lab 05-blocking: the durable
-// audit trail with group commit.
-//
-// Requests no longer take turns at the disk. Append hands its record to one
-// writer goroutine through a bounded queue and waits. The writer takes every
-// record queued so far, writes them all with one write, makes them durable
-// with one fsync, and then wakes exactly the requests whose records that
-// fsync covered. While one fsync runs, new records queue up and become the
-// next batch, so under load one fsync serves many requests, and the lock that
-// serialised every request is gone.
-//
-// What does not change is the promise: Append returns nil only after the
-// fsync that covers its record has returned. If the write or the fsync fails,
-// every request in that batch gets the error (the server answers 503), none
-// is told its record is safe.
-//
-// The queue is bounded: when the disk cannot keep up, Append blocks (until its
-// context ends) instead of letting memory grow. Close stops taking records,
-// writes and syncs everything queued, and closes the file.
 package solution
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 )
 
@@ -60,15 +40,6 @@ type Auditor struct {
 type record struct {
 	data   []byte
 	result chan error // buffered: the writer never waits for a request
-}
-
-// Open opens (creating if needed) the audit file at path for appending.
-func Open(path string, opts Options) (*Auditor, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open audit file: %w", err)
-	}
-	return New(f, opts), nil
 }
 
 // New starts an auditor appending to f; Close closes f.

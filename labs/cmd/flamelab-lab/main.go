@@ -100,7 +100,7 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "lab-%d: building flamelab-server\n", lab.Number)
 	bin := filepath.Join(runDir, "flamelab-server")
-	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./server/cmd/flamelab-server").CombinedOutput(); err != nil {
+	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, outp)
 	}
 	defer os.Remove(bin)

@@ -1,8 +1,23 @@
 // Package labtest holds what every lab's tests share: which implementations
-// are under test, and how a budget test talks to the learner.
+// are under test (Under, Budgeted), and how a budget test talks to the
+// learner (Budget, Judge).
+//
+// A budget is a count, never a time: allocations per line, fsyncs per record,
+// round trips per request, a function's share of a profile over a fixed amount
+// of work. Judge measures the baseline every time, so each failure can say how
+// far the learner has come, and so a budget the baseline meets, one that tests
+// nothing, fails the suite:
+//
+//	func TestFsyncBudget(t *testing.T) {
+//		labtest.Judge(t, fsyncBudget, all, func(t *testing.T, impl labtest.Impl[NewFunc]) labtest.Count {
+//			o := drive(t, impl.Of, 16, 25)
+//			return labtest.Count{Value: float64(o.syncs)}
+//		})
+//	}
 package labtest
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -62,4 +77,103 @@ func Budgeted[T any](tb testing.TB, all map[labs.Impl]T) []Impl[T] {
 		out = append(out, impl)
 	}
 	return out
+}
+
+// Budget is one of a lab's budgets: a count the fix must keep within its
+// limit, and the baseline must exceed.
+type Budget struct {
+	Lab   int    // the lab's number, for the make targets in messages
+	Count string // what is counted over what fixed work, e.g. "fsyncs per record (16 concurrent writers)"
+	// Max is the limit. When OfBaseline is set instead, the limit is that
+	// fraction of the baseline's count: for counts that depend on the
+	// machine, such as a share of a CPU profile.
+	Max        float64
+	OfBaseline float64
+	// Premise, if set, is the least the baseline must count for the lesson
+	// to hold (e.g. "the parser is the hot spot"); below it the test fails
+	// and says so.
+	Premise float64
+	Format  func(float64) string // how to print a count; Plain by default
+
+	Why     string // why the slow code is over the limit, in one sentence
+	Profile string // the capture that shows it: make flame-N PROFILE=<Profile>
+	Look    string // what to look for there, or another way to see it
+	Read    string // where the lesson helps, e.g. "labs/05-blocking/README.md, hints 1 and 2"
+}
+
+// Count is one implementation's measured count, with what a learner may want
+// to see beside it (e.g. the round trips by kind).
+type Count struct {
+	Value  float64
+	Detail string
+}
+
+// Plain prints a count with up to three decimals.
+func Plain(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// Percent prints a share as a percentage.
+func Percent(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
+
+// Judge measures the baseline, then every implementation Budgeted picks, and
+// holds each to b: the baseline must be over the limit (or the budget tests
+// nothing), every other implementation within it. Each is a subtest named
+// after the implementation; every line it prints has the same shape.
+func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *testing.T, impl Impl[T]) Count) {
+	t.Helper()
+	format := b.Format
+	if format == nil {
+		format = Plain
+	}
+	base, ok := all[labs.Baseline]
+	if !ok {
+		t.Fatal("labtest.Judge: the lab has no baseline to compare with")
+	}
+	var baseline Count
+	t.Run(string(labs.Baseline), func(t *testing.T) {
+		baseline = measure(t, Impl[T]{Name: labs.Baseline, Of: base})
+	})
+	if t.Failed() {
+		return
+	}
+	limit := b.Max
+	if b.OfBaseline > 0 {
+		limit = b.OfBaseline * baseline.Value
+	}
+	t.Logf("budget: %s <= %s; baseline: %s%s", b.Count, format(limit), format(baseline.Value), detail(baseline))
+	if b.Premise > 0 && baseline.Value < b.Premise {
+		t.Errorf("the baseline counts %s %s, under the %s the lesson starts from: its premise no longer holds on this run;\n"+
+			"rerun on a quieter machine, and if it persists, the lesson and the budget need revisiting", format(baseline.Value), b.Count, format(b.Premise))
+	}
+	if b.OfBaseline == 0 && baseline.Value <= limit {
+		t.Errorf("the baseline counts %s %s, within the budget of %s: the budget no longer tests anything", format(baseline.Value), b.Count, format(limit))
+	}
+	for _, impl := range Budgeted(t, all) {
+		if impl.Name == labs.Baseline {
+			continue
+		}
+		t.Run(string(impl.Name), func(t *testing.T) {
+			got := measure(t, impl)
+			if t.Failed() {
+				return
+			}
+			t.Logf("%s: %s %s%s (budget %s, baseline %s)", impl.Name, format(got.Value), b.Count, detail(got), format(limit), format(baseline.Value))
+			if got.Value > limit {
+				t.Errorf("%s counts %s %s; the budget is %s (the baseline counts %s).\n"+
+					"Why: %s\n"+
+					"Next: make lab-%d IMPL=%s, then make flame-%d PROFILE=%s: %s\n"+
+					"Read: %s",
+					impl.Name, format(got.Value), b.Count, format(limit), format(baseline.Value),
+					b.Why, b.Lab, impl.Name, b.Lab, b.Profile, b.Look, b.Read)
+			}
+		})
+	}
+}
+
+func detail(c Count) string {
+	if c.Detail == "" {
+		return ""
+	}
+	return " (" + c.Detail + ")"
 }

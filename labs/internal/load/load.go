@@ -9,6 +9,8 @@
 package load
 
 import (
+	"github.com/flamelab/flamelab/server"
+
 	"context"
 	"errors"
 	"fmt"
@@ -150,23 +152,43 @@ func client(s *Spec) *http.Client {
 
 // Body returns the body of request i: Lines access-log lines, a pure
 // function of (seed, i), so both sides of a comparison get the same work.
+// Its lines are Events(seed, i, lines), written out.
 func Body(seed uint64, i, lines int) []byte {
+	var b strings.Builder
+	b.Grow(lines * 100)
+	for _, ev := range Events(seed, i, lines) {
+		fmt.Fprintf(&b, "ts=%s user=%d path=%s status=%d latency_ms=%d bytes=%d\n",
+			ev.Time.Format(time.RFC3339Nano), ev.UserID, ev.Path, ev.Status, ev.LatencyMS, ev.Bytes)
+	}
+	return []byte(b.String())
+}
+
+// Events returns the events of Body(seed, i, lines) as a correct parser
+// reads them: a fixture for tests of the stages after the parser, which must
+// not depend on any lab's parser.
+func Events(seed uint64, i, lines int) []server.Event {
 	r := rand.New(rand.NewPCG(seed, uint64(i)))
 	paths := [...]string{"/cart", "/users/%d/cart", "/products/%d", "/search", "/checkout", "/api/v1/orders/%d"}
 	statuses := [...]int{200, 200, 200, 200, 201, 204, 301, 304, 404, 500}
-	var b strings.Builder
-	b.Grow(lines * 100)
 	base := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
-	for l := range lines {
+	out := make([]server.Event, lines)
+	for l := range out {
 		p := paths[r.IntN(len(paths))]
 		if strings.Contains(p, "%d") {
 			p = fmt.Sprintf(p, r.IntN(100000))
 		}
-		ts := base.Add(time.Duration(i*lines+l) * time.Millisecond).Format(time.RFC3339Nano)
-		fmt.Fprintf(&b, "ts=%s user=%d path=%s status=%d latency_ms=%d bytes=%d\n",
-			ts, r.IntN(5000), p, statuses[r.IntN(len(statuses))], r.IntN(1000), r.IntN(100000))
+		// The draws are in the order the fields were always written, so
+		// every seed gives the bodies it always gave.
+		out[l] = server.Event{
+			Time:   base.Add(time.Duration(i*lines+l) * time.Millisecond),
+			UserID: int64(r.IntN(5000)),
+			Path:   p,
+		}
+		out[l].Status = statuses[r.IntN(len(statuses))]
+		out[l].LatencyMS = r.IntN(1000)
+		out[l].Bytes = int64(r.IntN(100000))
 	}
-	return []byte(b.String())
+	return out
 }
 
 // User returns the user read by request i of a Recent run: drawn like the

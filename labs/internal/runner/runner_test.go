@@ -38,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 	db := pgtest.DB(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "flamelab-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../../server/cmd/flamelab-server").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flamelab-server").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	lab, _ := labs.ByNumber(6)

@@ -1,26 +1,20 @@
-// The tests of lab 06-parsing. They judge every implementation of the parser
-// (or those named by FLAMELAB_IMPL, as make check-6 does): same results and
-// same errors as the baseline, and the lab's budgets, which are counts.
+// The correctness tests of lab 06-parsing. They judge every implementation of
+// the parser (or those named by FLAMELAB_IMPL, as make check-6 does): the same
+// events and the same errors as the baseline, on a table of cases and under
+// the fuzzer. budget_test.go holds the budgets; bench_test.go the benchmarks.
 package parsing_test
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
-	"regexp"
-	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/pprof/profile"
-
 	"github.com/flamelab/flamelab/labs"
-	encoder "github.com/flamelab/flamelab/labs/04-copies/baseline"
 	"github.com/flamelab/flamelab/labs/06-parsing/baseline"
 	"github.com/flamelab/flamelab/labs/06-parsing/exercise"
 	"github.com/flamelab/flamelab/labs/06-parsing/solution"
-	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/labtest"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/server"
@@ -153,141 +147,4 @@ func corpus() [][]byte {
 		}
 	}
 	return lines
-}
-
-// The allocation budget: at most one allocation per parsed line (the Path
-// string, which must outlive the request body).
-const allocBudget = 1
-
-func TestAllocsBudget(t *testing.T) {
-	lines := corpus()
-	for _, impl := range labtest.Budgeted(t, all) {
-		t.Run(string(impl.Name), func(t *testing.T) {
-			i := 0
-			perLine := testing.AllocsPerRun(len(lines), func() {
-				if _, err := impl.Of.Parse(lines[i%len(lines)]); err != nil {
-					t.Fatal(err)
-				}
-				i++
-			})
-			t.Logf("%s: %.1f allocations per line (budget %d)", impl.Name, perLine, allocBudget)
-			if impl.Name == labs.Baseline {
-				// The budget must be able to fail: the baseline is over it.
-				if perLine <= allocBudget {
-					t.Errorf("the baseline makes %.1f allocations per line, within the budget of %d: the budget no longer tests anything", perLine, allocBudget)
-				}
-				return
-			}
-			if perLine > allocBudget {
-				t.Errorf("%s makes %.1f allocations per line; the budget is %d.\n"+
-					"Where do they come from? Run `make lab-6 IMPL=%s`, then `make flame-6 PROFILE=after-allocs`,\n"+
-					"or `go test -run '^$' -bench 'Parse/impl=%s' -benchmem -memprofile mem.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 mem.out`.\n"+
-					"labs/06-parsing/README.md, hint 1, says where to start.", impl.Name, perLine, allocBudget, impl.Name, impl.Name)
-			}
-		})
-	}
-}
-
-// BenchmarkParse parses the load generator's lines, one sub-benchmark per
-// implementation; make bench-6 runs it and compares them with benchstat:
-//
-//	go test -run '^$' -bench Parse -benchmem -count 10 ./labs/06-parsing/ > bench.txt
-//	go run golang.org/x/perf/cmd/benchstat -col /impl bench.txt
-func BenchmarkParse(b *testing.B) {
-	lines := corpus()
-	var size int64
-	for _, l := range lines {
-		size += int64(len(l))
-	}
-	for _, impl := range labtest.Under(b, all) {
-		b.Run("impl="+string(impl.Name), func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(size / int64(len(lines)))
-			i := 0
-			for b.Loop() {
-				if _, err := impl.Of.Parse(lines[i%len(lines)]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
-	}
-}
-
-// rest stands for the rest of the request path in the CPU budget test: a
-// fixed amount of work per line that does not depend on the parser. It is
-// what the server does next with an event: derive its route and build its
-// audit record (with the baseline encoder, which never changes).
-func rest(ev server.Event) int {
-	ev.Route = server.Route(ev.Path)
-	rec, _ := audit.AuditRecord("00000000-0000-0000-0000-000000000000", ev.Time, []server.Event{ev})
-	return len(rec)
-}
-
-var audit = encoder.New()
-
-// The CPU budget: over a fixed amount of work per line (parse it, then do
-// what the server does next), the parser's cumulative share of a CPU profile must be
-// at most half the baseline's. A share, not a time: it does not depend on
-// how fast this machine is, only on where the work goes.
-func TestCPUShareBudget(t *testing.T) {
-	if labtest.RaceEnabled {
-		t.Skip("CPU shares under the race detector measure the detector; make test runs this test in its race-free pass")
-	}
-	lines := corpus()
-	// The same fixed work for every implementation, enough for some 100
-	// CPU samples (pprof samples at 100 Hz) even with a fast parser.
-	const n = 100_000
-	base := cpuShare(t, labs.Baseline, reference, lines, n)
-	budget := base / 2
-	t.Logf("baseline: parser is %.0f%% of the CPU profile; budget for a fix: at most %.0f%%", 100*base, 100*budget)
-	if base < 0.3 {
-		t.Errorf("the baseline parser is only %.0f%% of the fixed work; the lesson's premise (the parser is the hot spot, 40%% in the article) no longer holds", 100*base)
-	}
-	for _, impl := range labtest.Budgeted(t, all) {
-		if impl.Name == labs.Baseline {
-			continue // the budget is half of its share: it fails by construction
-		}
-		share := cpuShare(t, impl.Name, impl.Of, lines, n)
-		t.Logf("%s: parser is %.0f%% of the CPU profile", impl.Name, 100*share)
-		if share > budget {
-			t.Errorf("%s: the parser is still %.0f%% of the CPU profile; the budget is %.0f%% (half the baseline's %.0f%%).\n"+
-				"Look at the CPU flame graph: `make lab-6 IMPL=%s`, then `make flame-6 PROFILE=after-cpu`, or\n"+
-				"`go test -run '^$' -bench 'Parse/impl=%s' -cpuprofile cpu.out ./labs/06-parsing/ && go tool pprof -http=127.0.0.1:8081 cpu.out`.\n"+
-				"Which frames under Parse are widest? labs/06-parsing/README.md, hint 2.", impl.Name, 100*share, 100*budget, 100*base, impl.Name, impl.Name)
-		}
-	}
-}
-
-// cpuShare profiles n lines of parse-then-encode and returns the share of
-// the implementation's package in the CPU profile.
-func cpuShare(t *testing.T, name labs.Impl, p server.Parser, lines [][]byte, n int) float64 {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := pprof.StartCPUProfile(&buf); err != nil {
-		t.Fatalf("cannot take a CPU profile (%v); do not run this test with go test -cpuprofile", err)
-	}
-	sink := 0
-	for i := range n {
-		ev, err := p.Parse(lines[i%len(lines)])
-		if err != nil {
-			pprof.StopCPUProfile()
-			t.Fatal(err)
-		}
-		sink += rest(ev)
-	}
-	pprof.StopCPUProfile()
-	prof, err := profile.Parse(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lab, _ := labs.ByNumber(6)
-	share, err := flame.FuncShare(prof, regexp.MustCompile("^"+regexp.QuoteMeta(lab.Package(name))+`\.`), "cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if samples := len(prof.Sample); samples < 20 || sink == 0 {
-		t.Fatalf("%s: only %d distinct stacks sampled; too few to judge a share", name, samples)
-	}
-	return share.Cum
 }

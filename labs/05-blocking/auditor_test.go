@@ -1,8 +1,8 @@
-// The tests of lab 05-blocking. They judge every implementation of the audit
-// trail (or those named by FLAMELAB_IMPL, as make check-5 does) through a
-// file wrapper that records every write, every fsync and every
+// The correctness tests of lab 05-blocking. They judge every implementation
+// of the audit trail (or those named by FLAMELAB_IMPL, as make check-5 does)
+// through a file wrapper that records every write, every fsync and every
 // acknowledgement: no acknowledgement may come before the fsync that covers
-// its record, and the fsyncs are counted.
+// its record. budget_test.go counts the fsyncs; bench_test.go times them.
 package blocking_test
 
 import (
@@ -221,30 +221,6 @@ func TestSyncErrorReachesEveryWaiter(t *testing.T) {
 	}
 }
 
-// The budget: with 16 concurrent writers, at most one fsync per 4 records.
-func TestFsyncBudget(t *testing.T) {
-	const writers, each = 16, 25
-	for _, impl := range labtest.Budgeted(t, all) {
-		t.Run(string(impl.Name), func(t *testing.T) {
-			o := drive(t, impl.Of, writers, each, slowDisk, 0)
-			budget := o.records / 4
-			t.Logf("%s: %d fsyncs for %d records from %d concurrent writers (budget %d)", impl.Name, o.syncs, o.records, writers, budget)
-			if impl.Name == labs.Baseline {
-				if o.syncs <= budget {
-					t.Errorf("the baseline is within the fsync budget: the budget no longer tests anything")
-				}
-				return
-			}
-			if o.syncs > budget {
-				t.Errorf("%s: %d fsyncs for %d records; the budget is %d.\n"+
-					"Every request waits for its own fsync, one after another. See the wait: `make lab-5 IMPL=%s`, then\n"+
-					"`make flame-5 PROFILE=after-fgprof` (focus on postEvents) and PROFILE=after-mutex.\n"+
-					"labs/05-blocking/README.md, hints 1 and 2.", impl.Name, o.syncs, o.records, budget, impl.Name)
-			}
-		})
-	}
-}
-
 // TestContent: the file holds every acknowledged record exactly once, each
 // line parses, and a record acknowledged before another was appended comes
 // first in the file.
@@ -285,31 +261,4 @@ func TestContent(t *testing.T) {
 			}
 		})
 	}
-}
-
-// BenchmarkAppend: 16 goroutines appending through a real file with real
-// fsyncs; it reports fsyncs per record beside the time.
-func BenchmarkAppend(b *testing.B) {
-	for _, impl := range labtest.Under(b, all) {
-		b.Run("impl="+string(impl.Name), func(b *testing.B) { benchAppend(b, impl.Of) })
-	}
-}
-
-func benchAppend(b *testing.B, newAuditor func(File) server.Auditor) {
-	rf := newRecFile(b, 0)
-	a := newAuditor(rf)
-	defer a.Close()
-	rec := []byte(`{"id":"r-1","request_id":"00000000-0000-0000-0000-000000000000","count":50}`)
-	b.SetParallelism(8) // 16 goroutines on 2 CPUs: concurrent requests
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := a.Append(context.Background(), rec); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.StopTimer()
-	b.ReportMetric(float64(rf.syncs)/float64(b.N), "fsyncs/op")
 }

@@ -1,8 +1,8 @@
 // Command flamelab-server runs the flamelab event-ingest server.
 //
-//	go run ./server/cmd/flamelab-server                    # all stages at baseline: the slow server
-//	go run ./server/cmd/flamelab-server -stages all=solution
-//	go run ./server/cmd/flamelab-server -stages 6=exercise # your lab 6 exercise, the rest at baseline
+//	go run ./labs/cmd/flamelab-server                    # all stages at baseline: the slow server
+//	go run ./labs/cmd/flamelab-server -stages all=solution
+//	go run ./labs/cmd/flamelab-server -stages 6=exercise # your lab 6 exercise, the rest at baseline
 //
 // It serves the public API on -addr and the profiling endpoints on -admin
 // (loopback only unless -admin-allow-remote). It gets its database from

@@ -1,3 +1,5 @@
+// The ways to store a request's events that the lesson compares, and a check
+// that they store the same rows; bench_test.go measures them.
 package batching_test
 
 import (
@@ -9,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/server"
-	"github.com/flamelab/flamelab/server/postgres/pgtest"
 )
 
 const insertSQL = `INSERT INTO events (request_id, line, ts, user_id, path, status, latency_ms, bytes)
@@ -58,39 +59,13 @@ var writeMethods = []struct {
 	}},
 }
 
-// BenchmarkWriteMethods: one request of 50 events, stored each way. The
-// lesson's choice of COPY for the batch writer rests on these numbers:
-//
-//	go test -run '^$' -bench WriteMethods -count 6 ./labs/07-batching/ > w.txt
-//	go run golang.org/x/perf/cmd/benchstat -col /method w.txt
-func BenchmarkWriteMethods(b *testing.B) {
-	for _, m := range writeMethods {
-		b.Run("method="+m.name, func(b *testing.B) {
-			pool, trips := setup(b, "lab7-methods")
-			evs := events(b, 1, 50)
-			trips.Reset()
-			i := 0
-			for b.Loop() {
-				if err := m.write(context.Background(), pool, requestID(i), evs); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-			b.ReportMetric(float64(trips.Total())/float64(i), "roundtrips/op")
-		})
-	}
-	if db := pgtest.DB(b); !db.Fsync {
-		b.Logf("%s: fsync is off here, so commits are nearly free; with fsync on, every commit waits for the disk", db.Where)
-	}
-}
-
 // TestWriteMethodsStoreTheSame keeps the benchmark honest: every method
 // stores the same rows.
 func TestWriteMethodsStoreTheSame(t *testing.T) {
 	var want []string
 	for _, m := range writeMethods {
 		pool, _ := setup(t, "lab7-methods")
-		if err := m.write(context.Background(), pool, requestID(1), events(t, 1, 50)); err != nil {
+		if err := m.write(context.Background(), pool, requestID(1), events(1, 50)); err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
 		got := stored(t, pool)
