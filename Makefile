@@ -14,6 +14,15 @@ GO ?= go
 # -race everywhere in tests: the labs are about concurrency.
 TEST_FLAGS ?= -race -count=1
 
+# Pattern targets cannot be .PHONY; depending on FORCE makes them run even
+# when a file of the same name (say, lab-6) exists.
+.PHONY: FORCE
+FORCE:
+
+# The lab tool: run, check, reset, bench and fuzz for one lab. It links no
+# exercise, so it builds whatever state the exercises are in.
+LAB := $(GO) run ./labs/cmd/flamelab-lab
+
 .PHONY: help
 help: ## list every target
 	@printf 'flamelab: make a Go server fast by profiling it. Targets:\n\n'
@@ -35,17 +44,19 @@ test: ## run every test with -race, then the CPU-share budgets without it (needs
 # Which implementation of each lab's stage the server runs: LAB=IMPL pairs.
 STAGES ?= all=baseline
 
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck: what CI checks besides the tests
 	@out=$$(gofmt -l . | grep -v '^profiles/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
 
 .PHONY: serve
 serve: ## run the server (STAGES=all=baseline by default) on 127.0.0.1:8080, pprof on :6060
-	$(GO) run ./server/cmd/flamelab-server -stages '$(STAGES)' $(SERVE_FLAGS)
+	@tags=$$($(LAB) tags '$(STAGES)') && bin=$${TMPDIR:-/tmp}/flamelab-serve-$$(id -u) && \
+	$(GO) build -tags "$$tags" -o "$$bin" ./labs/cmd/flamelab-server && \
+	exec "$$bin" -stages '$(STAGES)' $(SERVE_FLAGS)
+# The server runs as the recipe's own process (exec), not under go run: on
+# Ctrl-C it drains, exits 0, and make reports success, not "Error 1".
 
 .PHONY: db
 db: ## start a throwaway database, print its URL, keep it until Ctrl-C
@@ -70,53 +81,26 @@ IMPL ?= solution
 PROFILE ?= before-cpu
 FLAME_ADDR ?= 127.0.0.1:8081
 
-.PHONY: lab-%
-lab-%: ## instructor's demo: baseline vs IMPL, alternating runs, profiles, flame graphs, report
-	@$(GO) run ./labs/cmd/flamelab-lab run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
+lab-%: FORCE ## instructor's demo: baseline vs IMPL, alternating runs, profiles, flame graphs, report
+	@$(LAB) run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
 
-.PHONY: flame-%
-flame-%: ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
+flame-%: FORCE ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
 	@f=profiles/lab-$*/latest/$(PROFILE).pb.gz; \
 	if [ ! -f "$$f" ]; then echo "no $$f: run make lab-$* first"; exit 1; fi; \
 	$(GO) tool pprof -http=$(FLAME_ADDR) "$$f"
 
-.PHONY: check-%
-check-%: ## run lab N's tests against your exercise; fails until your fix meets the budget
-	@dir=$$(ls -d labs/0$*-* 2>/dev/null | head -1); \
-	if [ -z "$$dir" ]; then echo "no lab $*: the labs are 1 to 7"; exit 1; fi; \
-	if [ ! -d "$$dir/exercise" ]; then echo "lab $* ($$dir) does not exist yet: it has only its baseline"; exit 1; fi; \
-	echo "checking your exercise: budgets (no -race: it distorts CPU profiles), then correctness with -race"; \
-	FLAMELAB_IMPL=exercise $(GO) test -count=1 "./$$dir/..." && \
-	FLAMELAB_IMPL=exercise $(GO) test -race -count=1 "./$$dir/..." && \
-	echo "lab $*: your exercise meets every budget. Now measure it: make lab-$* IMPL=exercise"
+check-%: FORCE ## run lab N's tests against your exercise; fails until your fix meets the budget
+	@$(LAB) check -lab $*
 
-.PHONY: reset-%
-reset-%: ## restore lab N's exercise from its baseline (your changes are lost)
-	@dir=$$(ls -d labs/0$*-* 2>/dev/null | head -1); \
-	if [ -z "$$dir" ]; then echo "no lab $*: the labs are 1 to 7"; exit 1; fi; \
-	if [ ! -d "$$dir/exercise" ]; then echo "lab $* ($$dir) does not exist yet: it has only its baseline"; exit 1; fi; \
-	rm -f "$$dir"/exercise/*.go; \
-	for f in "$$dir"/baseline/*.go; do \
-		sed -e 's/^package baseline$$/package exercise/' \
-		    -e 's|^// Package baseline is|// Package exercise is your working copy. It starts identical to the baseline,|' "$$f" > "$$dir/exercise/$$(basename "$$f")"; \
-	done; \
-	echo "reset $$dir/exercise from $$dir/baseline"
+reset-%: FORCE ## restore lab N's exercise from its baseline (your changes are lost)
+	@$(LAB) reset -lab $*
 
 FUZZTIME ?= 2m
 
-.PHONY: fuzz-%
-fuzz-%: ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)
-	@dir=$$(ls -d labs/0$*-* 2>/dev/null | head -1); \
-	if [ -z "$$dir" ]; then echo "no lab $*: the labs are 1 to 7"; exit 1; fi; \
-	if ! grep -qs 'func Fuzz' "$$dir"/*_test.go; then echo "lab $* ($$dir) has no fuzz test"; exit 1; fi; \
-	$(GO) test -run '^$$' -fuzz 'Fuzz' -fuzztime $(FUZZTIME) "./$$dir/"
+fuzz-%: FORCE ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)
+	@$(LAB) fuzz -lab $* -fuzztime $(FUZZTIME)
 
 BENCHCOUNT ?= 10
 
-.PHONY: bench-%
-bench-%: ## lab N's Go benchmarks, every implementation side by side with benchstat
-	@dir=$$(ls -d labs/0$*-* 2>/dev/null | head -1); \
-	if [ -z "$$dir" ]; then echo "no lab $*: the labs are 1 to 7"; exit 1; fi; \
-	out=$$(mktemp); \
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) "./$$dir/" > "$$out" || { cat "$$out"; exit 1; }; \
-	$(GO) run golang.org/x/perf/cmd/benchstat -col /impl "$$out"; rm -f "$$out"
+bench-%: FORCE ## lab N's Go benchmarks: implementations side by side, then the lesson's alternatives (benchstat)
+	@$(LAB) bench -lab $* -count $(BENCHCOUNT)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,20 +15,21 @@ import (
 var inCI = os.Getenv("CI") == "true"
 
 // pristine reports whether lab l's exercise is still the baseline, as make
-// reset-N writes it: same files, with only the package clause and the first
-// line of the package comment changed.
+// reset-N writes it: the same code files, with only the package clause
+// renamed (the exercise's doc.go is its own).
 func pristine(t *testing.T, l *labs.Lab) bool {
 	t.Helper()
-	header := regexp.MustCompile(`(?m)^(package \w+|// Package \w+ is.*)$`)
-	base, _ := filepath.Glob(filepath.Join("..", l.Path(), "baseline", "*.go"))
-	ex, _ := filepath.Glob(filepath.Join("..", l.Path(), "exercise", "*.go"))
-	if len(base) != len(ex) {
+	want, err := l.PristineExercise("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, _ := filepath.Glob(filepath.Join("..", l.Path(), "exercise", "*.go"))
+	if len(have) != len(want)+1 { // + doc.go
 		return false
 	}
-	for _, b := range base {
-		want, _ := os.ReadFile(b)
-		got, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(b)), "exercise", filepath.Base(b)))
-		if err != nil || !bytes.Equal(header.ReplaceAll(want, nil), header.ReplaceAll(got, nil)) {
+	for name, code := range want {
+		got, err := os.ReadFile(filepath.Join("..", l.Path(), "exercise", name))
+		if err != nil || !bytes.Equal(got, code) {
 			return false
 		}
 	}
@@ -88,5 +88,124 @@ func TestCheckFailsOnPristineExercise(t *testing.T) {
 				t.Errorf("the lab's tests fail on the solution:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestShape: every lab with an exercise has the shape labs/README.md
+// describes, so a newcomer finds the lesson, the slow code, the exercise and
+// the fix in the same places in every lab; and the implementations a lab
+// declares are the directories it has.
+func TestShape(t *testing.T) {
+	for _, l := range labs.All {
+		dir := filepath.Join("..", l.Path())
+		for _, impl := range []labs.Impl{labs.Baseline, labs.Exercise, labs.Solution} {
+			_, err := os.Stat(filepath.Join(dir, string(impl)))
+			if exists := err == nil; exists != l.Has(impl) {
+				t.Errorf("%s: %s/ exists=%v, but the lab declares it=%v (labs.All)", l.Path(), impl, exists, l.Has(impl))
+			}
+			if _, err := os.Stat(filepath.Join(dir, string(impl), "doc.go")); l.Has(impl) && err != nil {
+				t.Errorf("%s/%s has no doc.go: the package doc lives there, so make reset-%d copies code only", l.Path(), impl, l.Number)
+			}
+		}
+		if !l.Has(labs.Exercise) {
+			continue // a lab still being written: only its baseline
+		}
+		for _, f := range []string{"README.md", strings.ToLower(l.Stage) + "_test.go", "budget_test.go", "bench_test.go"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s has no %s (labs/README.md, how to add a lab)", l.Path(), f)
+			}
+		}
+		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		allowed := map[string]bool{strings.ToLower(l.Stage) + "_test.go": true, "budget_test.go": true, "bench_test.go": true, "alternatives_test.go": true}
+		for _, f := range tests {
+			if !allowed[filepath.Base(f)] {
+				t.Errorf("%s: test file %s is not one of the lab shape's (%s_test.go, budget_test.go, bench_test.go, alternatives_test.go)", l.Path(), filepath.Base(f), strings.ToLower(l.Stage))
+			}
+		}
+		readme, _ := os.ReadFile(filepath.Join("..", "README.md"))
+		if !strings.Contains(string(readme), "("+l.Path()+"/README.md)") {
+			t.Errorf("README.md's list of labs does not link %s/README.md", l.Path())
+		}
+	}
+}
+
+// TestIsolation: a lab's exercise is compiled only by what concerns that lab.
+// It checks the dependency graphs with go list, then breaks exercise 6 in a
+// build overlay (the working tree is not touched) and builds what a
+// workshop runs.
+func TestIsolation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	deps := func(tags string, pkgs ...string) []string {
+		t.Helper()
+		args := append([]string{"list", "-deps", "-test", "-tags", tags}, pkgs...)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = ".."
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+		}
+		var ex []string
+		for p := range strings.FieldsSeq(string(out)) {
+			if strings.HasSuffix(p, "/exercise") {
+				ex = append(ex, p)
+			}
+		}
+		return ex
+	}
+	if ex := deps("", "./labs/cmd/...", "./labs/internal/..."); len(ex) != 0 {
+		t.Errorf("the default server and lab tool link exercises %v: a learner's broken exercise would break every lab", ex)
+	}
+	for _, l := range labs.All {
+		if !l.Has(labs.Exercise) {
+			continue
+		}
+		want := "github.com/flamelab/flamelab/" + l.Path() + "/exercise"
+		if ex := deps(l.ExerciseTag(), "./labs/cmd/flamelab-server"); len(ex) != 1 || ex[0] != want {
+			t.Errorf("the server built with -tags %s links %v, want exactly %s", l.ExerciseTag(), ex, want)
+		}
+	}
+	server := exec.Command("go", "list", "-deps", "-test", "./server/...")
+	server.Dir = ".."
+	out, err := server.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "github.com/flamelab/flamelab/labs") {
+		t.Error("package server or its tests depend on a lab; they must use fakes of the stages")
+	}
+
+	// Exercise 6 with a syntax error, as in the middle of an exercise.
+	broken := filepath.Join(t.TempDir(), "parser.go")
+	if err := os.WriteFile(broken, []byte("package exercise\n\nfunc (p Parser) Parse( {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(filepath.Join("..", "labs/06-parsing/exercise/parser.go"))
+	overlay := filepath.Join(t.TempDir(), "overlay.json")
+	if err := os.WriteFile(overlay, fmt.Appendf(nil, `{"Replace":{%q:%q}}`, abs, broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := func(args ...string) (string, error) {
+		cmd := exec.Command("go", append([]string{args[0], "-overlay", overlay}, args[1:]...)...)
+		cmd.Dir = ".."
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	for _, args := range [][]string{
+		{"build", "-o", os.DevNull, "./labs/cmd/flamelab-server"},          // make serve, make lab-M
+		{"build", "-o", os.DevNull, "./labs/cmd/flamelab-lab"},             // the lab tool
+		{"vet", "./labs/07-batching/", "./labs/05-blocking/", "./server/"}, // check-M compiles its tests
+	} {
+		if out, err := build(args...); err != nil {
+			t.Errorf("with exercise 6 broken, go %s fails:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	out2, err := build("vet", "./labs/06-parsing/")
+	if err == nil || !strings.Contains(out2, "parser.go:3") {
+		t.Errorf("with exercise 6 broken, its own lab's tests must fail naming the file and line; go vet said (%v):\n%s", err, out2)
+	}
+	if out, err := build("build", "-tags", "flamelab_exercise6", "-o", os.DevNull, "./labs/cmd/flamelab-server"); err == nil {
+		t.Errorf("the server with exercise 6 linked built despite the broken exercise:\n%s", out)
 	}
 }

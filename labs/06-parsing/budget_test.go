@@ -49,7 +49,7 @@ func TestAllocsBudget(t *testing.T) {
 // how fast this machine is, only on where the work goes.
 var cpuBudget = labtest.Budget{
 	Lab:        6,
-	Count:      "of a CPU profile in the parser (300,000 lines parsed, then routed and encoded)",
+	Count:      "the parser's share of a CPU profile (300,000 lines parsed, then routed and encoded)",
 	OfBaseline: 0.5,
 	// The lesson's premise: the parser is the hot spot (40% in the article).
 	Premise: 0.3,

@@ -1,6 +1,12 @@
-// Command flamelab-lab is the engine behind the Makefile's lab targets.
+// Command flamelab-lab is the engine behind the Makefile's lab targets. Run
+// it from the repository root (the Makefile does).
 //
-//	flamelab-lab run -lab 6 [-impl solution|exercise|baseline] [-quick]
+//	flamelab-lab run -lab 6 [-impl solution|exercise|baseline] [-quick]   make lab-6
+//	flamelab-lab check -lab 6                                            make check-6
+//	flamelab-lab reset -lab 6                                            make reset-6
+//	flamelab-lab bench -lab 6 [-count 10]                                make bench-6
+//	flamelab-lab fuzz -lab 6 [-fuzztime 2m]                              make fuzz-6
+//	flamelab-lab tags all=baseline,6=exercise                            the -tags make serve builds with
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
@@ -35,6 +41,16 @@ func main() {
 	switch os.Args[1] {
 	case "run":
 		err = run(os.Args[2:])
+	case "check":
+		err = check(os.Args[2:])
+	case "reset":
+		err = reset(os.Args[2:])
+	case "bench":
+		err = bench(os.Args[2:])
+	case "fuzz":
+		err = fuzz(os.Args[2:])
+	case "tags":
+		err = tags(os.Args[2:])
 	default:
 		usage()
 	}
@@ -45,7 +61,10 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] [flags]")
+	fmt.Fprintln(os.Stderr, `usage:
+  flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] [flags]
+  flamelab-lab check|reset|bench|fuzz -lab N [flags]
+  flamelab-lab tags STAGES`)
 	os.Exit(2)
 }
 
@@ -100,7 +119,13 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "lab-%d: building flamelab-server\n", lab.Number)
 	bin := filepath.Join(runDir, "flamelab-server")
-	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
+	// Built for exactly this comparison: an exercise is linked only when it
+	// runs (see package labs), so a broken exercise breaks no other lab.
+	build := []string{"build", "-o", bin}
+	if cand == labs.Exercise {
+		build = append(build, "-tags", lab.ExerciseTag())
+	}
+	if outp, err := exec.CommandContext(ctx, "go", append(build, "./labs/cmd/flamelab-server")...).CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, outp)
 	}
 	defer os.Remove(bin)

@@ -141,13 +141,13 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 	if b.OfBaseline > 0 {
 		limit = b.OfBaseline * baseline.Value
 	}
-	t.Logf("budget: %s <= %s; baseline: %s%s", b.Count, format(limit), format(baseline.Value), detail(baseline))
+	t.Logf("budget: %s: at most %s (the baseline: %s%s)", b.Count, format(limit), format(baseline.Value), detail(baseline))
 	if b.Premise > 0 && baseline.Value < b.Premise {
-		t.Errorf("the baseline counts %s %s, under the %s the lesson starts from: its premise no longer holds on this run;\n"+
-			"rerun on a quieter machine, and if it persists, the lesson and the budget need revisiting", format(baseline.Value), b.Count, format(b.Premise))
+		t.Errorf("the baseline's %s is %s, under the %s the lesson starts from: its premise does not hold on this run;\n"+
+			"rerun on a quieter machine, and if it persists, the lesson and the budget need revisiting", b.Count, format(baseline.Value), format(b.Premise))
 	}
 	if b.OfBaseline == 0 && baseline.Value <= limit {
-		t.Errorf("the baseline counts %s %s, within the budget of %s: the budget no longer tests anything", format(baseline.Value), b.Count, format(limit))
+		t.Errorf("the baseline's %s is %s, within the budget of %s: the budget no longer tests anything", b.Count, format(baseline.Value), format(limit))
 	}
 	for _, impl := range Budgeted(t, all) {
 		if impl.Name == labs.Baseline {
@@ -158,9 +158,9 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 			if t.Failed() {
 				return
 			}
-			t.Logf("%s: %s %s%s (budget %s, baseline %s)", impl.Name, format(got.Value), b.Count, detail(got), format(limit), format(baseline.Value))
+			t.Logf("%s: %s%s (budget %s, baseline %s)", impl.Name, format(got.Value), detail(got), format(limit), format(baseline.Value))
 			if got.Value > limit {
-				t.Errorf("%s counts %s %s; the budget is %s (the baseline counts %s).\n"+
+				t.Errorf("%s: %s; the budget for %s is %s (the baseline: %s).\n"+
 					"Why: %s\n"+
 					"Next: make lab-%d IMPL=%s, then make flame-%d PROFILE=%s: %s\n"+
 					"Read: %s",

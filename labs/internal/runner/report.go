@@ -61,8 +61,8 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
-	fmt.Fprintf(tw, "budget: stage share of %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\t\n",
-		r.Profile, 100*r.A.Budget.Cum, 100*r.B.Budget.Cum, r.A.Budget.Of(), r.B.Budget.Of())
+	fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\t\n",
+		r.Profile, 100*r.A.StageShare.Cum, 100*r.B.StageShare.Cum, r.A.StageShare.Of(), r.B.StageShare.Of())
 	tw.Flush()
 	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)
 	if len(r.StillBase) > 0 {
@@ -109,8 +109,8 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	for _, m := range r.Metrics {
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
-	fmt.Fprintf(w, "| budget: stage's share of the %s profile (cum) | %.1f%% of %s | %.1f%% of %s | | from the profiled legs |\n\n",
-		r.Profile, 100*r.A.Budget.Cum, r.A.Budget.Of(), 100*r.B.Budget.Cum, r.B.Budget.Of())
+	fmt.Fprintf(w, "| stage's share of the %s profile (cum) | %.1f%% of %s | %.1f%% of %s | | from the profiled legs |\n\n",
+		r.Profile, 100*r.A.StageShare.Cum, r.A.StageShare.Of(), 100*r.B.StageShare.Cum, r.B.StageShare.Of())
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "> warning: %s\n", warn)
 	}
@@ -170,7 +170,7 @@ Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before</th><th>after</th><th>after/before [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{printf "%.2fx [%.2f–%.2f]" .Ratio .RatioMin .RatioMax}}</td><td>{{.Verdict}}</td></tr>
-{{end}}<tr><td>budget: stage share of {{.Profile}} profile</td><td>{{pct .A.Budget.Cum}} of {{.A.Budget.Of}}</td><td>{{pct .B.Budget.Cum}} of {{.B.Budget.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
+{{end}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
 <h2>Medians</h2>
 {{range .Bars}}<svg width="720" height="52" role="img" aria-label="{{.Label}}">

@@ -51,7 +51,9 @@ type Side struct {
 	Legs   []Leg
 	// From the profiled legs, which are not part of the statistics.
 	Profiles map[string]string // kind ("cpu", "fgprof", ...) -> .pb.gz path
-	Budget   flame.Share       // the stage's share of the lab's profile
+	// StageShare is the stage's share of the lab's profile: a measured
+	// figure (the tests turn such shares into budgets; this is not one).
+	StageShare flame.Share
 }
 
 // Leg is one measured run of the fixed work.
@@ -168,10 +170,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	for _, side := range []*Side{rep.A, rep.B} {
 		// 100 Hz sampling: under a second of CPU is under 100 samples.
-		if cfg.Lab.Profile == "cpu" && side.Budget.Total < int64(time.Second) {
+		if cfg.Lab.Profile == "cpu" && side.StageShare.Total < int64(time.Second) {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf(
 				"the %s budget share rests on %s of CPU samples (under 100 samples): too few to read much into; use more -requests",
-				side.Name, side.Budget.Of()))
+				side.Name, side.StageShare.Of()))
 		}
 	}
 	rep.Metrics = metrics(rep)
@@ -304,7 +306,7 @@ func (c *Config) profile(ctx context.Context, side *Side) error {
 		return err
 	}
 	re := regexp.MustCompile("^" + regexp.QuoteMeta(c.Lab.Package(side.Impl)) + `\.`)
-	side.Budget, err = flame.FuncShare(p, re, sampleType[c.Lab.Profile])
+	side.StageShare, err = flame.FuncShare(p, re, sampleType[c.Lab.Profile])
 	return err
 }
 
