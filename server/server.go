@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -135,6 +136,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes is over the limit of %d bytes; split it into several requests", r.ContentLength, limit))
 		return
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	received := time.Now()
 
 	// 1. read the body (lab 2)
@@ -185,20 +191,66 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 6. store; committed before we answer (lab 7)
-	if err := s.stages.Store.Insert(r.Context(), requestID, events); err != nil {
-		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; the request was not acknowledged, retry later", err)
+	// 6. store, all or nothing; committed before we answer (lab 7)
+	req := Request{ID: requestID, Key: key, Events: events}
+	if key != "" {
+		req.Digest = BodyDigest(lines)
+	}
+	receipt, err := s.stages.Store.Insert(r.Context(), req)
+	switch {
+	case errors.Is(err, ErrKeyReused):
+		writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key "+strconv.Quote(key)+" was used before for a different body; nothing was stored. Use a new key for new events")
+		return
+	case errors.Is(err, ErrUncertain) && key != "":
+		w.Header().Set("Retry-After", "1")
+		s.serverError(w, r, http.StatusServiceUnavailable, "the database did not confirm the commit, so your events may or may not be stored; retrying with the same Idempotency-Key is safe", err)
+		return
+	case errors.Is(err, ErrUncertain):
+		// Not 503: clients retry those on their own, and without a key a
+		// retry could store the events twice.
+		s.serverError(w, r, http.StatusInternalServerError, "the database did not confirm the commit, so your events may or may not be stored; do not resend them blindly. "+
+			"Send an Idempotency-Key header to make retries safe", err)
+		return
+	case err != nil:
+		w.Header().Set("Retry-After", "1")
+		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; nothing from this request was stored, retry later", err)
 		return
 	}
 
-	// 7. statistics count what was accepted (lab 3)
-	s.stages.Stats.Observe(events)
+	// 7. statistics count what was accepted, once (lab 3)
+	if !receipt.Replayed {
+		s.stages.Stats.Observe(events)
+	}
 
 	// 8. the response (lab 4)
 	w.Header().Set("Content-Type", "application/json")
-	if err := s.stages.Encoder.WriteAccepted(w, requestID, len(events)); err != nil {
+	if receipt.Replayed {
+		w.Header().Set("Idempotency-Replayed", "true")
+	}
+	if err := s.stages.Encoder.WriteAccepted(w, receipt.RequestID, receipt.Accepted); err != nil {
 		s.cfg.Logger.Warn("write response", "err", err) // stored already: the client may just have gone
 	}
+}
+
+// MaxKeyLength is the longest Idempotency-Key accepted.
+const MaxKeyLength = 200
+
+// KeyRetention is how long an Idempotency-Key is remembered at least: a retry
+// within it is stored once; after it, the key may be forgotten and the same
+// key stores the events again.
+const KeyRetention = 24 * time.Hour
+
+// idempotencyKey returns the request's Idempotency-Key, "" if it has none.
+func idempotencyKey(r *http.Request) (string, error) {
+	vals := r.Header.Values("Idempotency-Key")
+	if len(vals) == 0 {
+		return "", nil
+	}
+	k := vals[0]
+	if len(vals) > 1 || len(k) == 0 || len(k) > MaxKeyLength || strings.IndexFunc(k, func(c rune) bool { return c < 0x21 || c > 0x7e }) >= 0 {
+		return "", fmt.Errorf("the Idempotency-Key header must appear once, with 1 to %d visible ASCII characters (a UUID is a good key)", MaxKeyLength)
+	}
+	return k, nil
 }
 
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,7 @@ type fakes struct {
 	mu       sync.Mutex
 	calls    []string
 	stored   map[string][]server.Event
+	keys     map[string]keyed
 	audited  int
 	observed int
 	auditErr error
@@ -135,15 +136,31 @@ func (auditor) Close() error { return nil }
 
 type store struct{ f *fakes }
 
-func (s store) Insert(_ context.Context, id string, evs []server.Event) error {
+func (s store) Insert(_ context.Context, req server.Request) (server.Receipt, error) {
 	s.f.call("store")
 	if s.f.storeErr != nil {
-		return s.f.storeErr
+		return server.Receipt{}, s.f.storeErr
 	}
 	s.f.mu.Lock()
-	s.f.stored[id] = evs
-	s.f.mu.Unlock()
-	return nil
+	defer s.f.mu.Unlock()
+	if k, ok := s.f.keys[req.Key]; ok && req.Key != "" {
+		if k.digest != req.Digest {
+			return server.Receipt{}, server.ErrKeyReused
+		}
+		k.receipt.Replayed = true
+		return k.receipt, nil
+	}
+	s.f.stored[req.ID] = req.Events
+	r := server.Receipt{RequestID: req.ID, Accepted: len(req.Events)}
+	if req.Key != "" {
+		s.f.keys[req.Key] = keyed{req.Digest, r}
+	}
+	return r, nil
+}
+
+type keyed struct {
+	digest  [32]byte
+	receipt server.Receipt
 }
 
 func (s store) Recent(_ context.Context, user int64, limit int) ([]server.StoredEvent, error) {
@@ -159,7 +176,7 @@ func (f *fakes) Ping(context.Context) error { return f.up }
 // server.
 func newServer(t *testing.T, cfg server.Config) (*httptest.Server, *fakes) {
 	t.Helper()
-	f := &fakes{stored: map[string][]server.Event{}}
+	f := &fakes{stored: map[string][]server.Event{}, keys: map[string]keyed{}}
 	srv, err := server.New(f.stages(), f, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +264,67 @@ func TestFailuresAre503AndNotCounted(t *testing.T) {
 				t.Errorf("steps %q, want %q: nothing is counted in /stats for a failed request", got, c.steps)
 			}
 		})
+	}
+}
+
+// post sends body with an Idempotency-Key (none if key is "").
+func post(t *testing.T, ts *httptest.Server, key, body string) response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", ts.URL+"/events", strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := response{status: resp.StatusCode, header: resp.Header}
+	if err := json.NewDecoder(resp.Body).Decode(&r.json); err != nil {
+		t.Fatalf("POST /events: %d with a body that is not JSON", resp.StatusCode)
+	}
+	return r
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	first := post(t, ts, "k-1", "user=1\nuser=2\n")
+	again := post(t, ts, "k-1", "user=1\r\nuser=2") // the same events, other line endings
+	if first.status != 200 || again.status != 200 || again.json["request_id"] != first.json["request_id"] || again.json["accepted"] != 2.0 {
+		t.Fatalf("retry with the same key: %d %v then %d %v; want the first answer again", first.status, first.json, again.status, again.json)
+	}
+	if again.header.Get("Idempotency-Replayed") != "true" || first.header.Get("Idempotency-Replayed") != "" {
+		t.Errorf("Idempotency-Replayed: first %q, retry %q; want it on the retry only", first.header.Get("Idempotency-Replayed"), again.header.Get("Idempotency-Replayed"))
+	}
+	if f.observed != 2 {
+		t.Errorf("stats counted %d events for one request and its retry, want 2", f.observed)
+	}
+	if r := post(t, ts, "k-1", "user=3\n"); r.status != 422 || !strings.Contains(r.json["error"].(string), "different body") {
+		t.Errorf("same key, other body: %d %v, want 422", r.status, r.json)
+	}
+	if r := post(t, ts, "", "user=1\nuser=2\n"); r.status != 200 || r.json["request_id"] == first.json["request_id"] {
+		t.Errorf("no key: %d %v, want a new request", r.status, r.json)
+	}
+	for _, bad := range []string{"has space", strings.Repeat("k", server.MaxKeyLength+1), "caf\u00e9"} {
+		if r := post(t, ts, bad, "user=1\n"); r.status != 400 || !strings.Contains(r.json["error"].(string), "Idempotency-Key") {
+			t.Errorf("key %q: %d %v, want 400", bad, r.status, r.json)
+		}
+	}
+	if len(f.stored) != 2 {
+		t.Errorf("%d requests stored, want 2 (the first, and the one without a key)", len(f.stored))
+	}
+}
+
+// TestUncertainCommit: when the store cannot tell whether the events were
+// committed, the answer never invites a retry that could store them twice.
+func TestUncertainCommit(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	f.storeErr = fmt.Errorf("copy: %w", server.ErrUncertain)
+	if r := post(t, ts, "", "user=1\n"); r.status != 500 || r.header.Get("Retry-After") != "" || !strings.Contains(r.json["error"].(string), "do not resend") {
+		t.Errorf("uncertain, no key: %d %v (Retry-After %q); want 500 without Retry-After", r.status, r.json, r.header.Get("Retry-After"))
+	}
+	if r := post(t, ts, "k-2", "user=1\n"); r.status != 503 || r.header.Get("Retry-After") == "" || !strings.Contains(r.json["error"].(string), "same Idempotency-Key is safe") {
+		t.Errorf("uncertain, with a key: %d %v; want 503: the retry is safe", r.status, r.json)
 	}
 }
 

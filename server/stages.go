@@ -2,8 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
 	"io"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The seven stages below are the seven places where the server is slow, one
@@ -66,13 +71,67 @@ type Auditor interface {
 
 // Store keeps events in Postgres (lab 7, 07-batching).
 type Store interface {
-	// Insert returns nil only once every event is committed. requestID and
-	// the 1-based line number are stored with each event.
-	Insert(ctx context.Context, requestID string, events []Event) error
+	// Insert stores the events of one request, all or nothing: when it
+	// returns nil every event is committed, and when it returns an error
+	// none is, unless the error wraps ErrUncertain (the commit was sent and
+	// its answer lost), in which case they may be. Each event is stored
+	// with req.ID and its 1-based line number.
+	//
+	// A request with a Key is stored at most once per key, in the same
+	// transaction as its events, so the guarantee survives a crash: a later
+	// request with the same key and the same Digest stores nothing and gets
+	// the first request's Receipt with Replayed set; one with the same key
+	// and another Digest gets ErrKeyReused and stores nothing.
+	Insert(ctx context.Context, req Request) (Receipt, error)
 	// Recent returns a user's newest events first, at most limit of them.
 	Recent(ctx context.Context, userID int64, limit int) ([]StoredEvent, error)
 	// Close waits for work in flight; Insert must not be called after.
 	Close() error
+}
+
+// Request is one POST /events as the Store stores it.
+type Request struct {
+	ID     string   // a new UUID for this request
+	Key    string   // the Idempotency-Key header; "" for none
+	Digest [32]byte // SHA-256 of the events as received (see BodyDigest); set when Key is
+	Events []Event
+}
+
+// Receipt is what Insert stored, or had stored before under the same key.
+type Receipt struct {
+	RequestID string // the request the events are stored under
+	Accepted  int    // how many events
+	Replayed  bool   // a retry: the key was stored before, nothing new was
+}
+
+// ErrKeyReused is returned by Store.Insert for a key already stored with
+// another body.
+var ErrKeyReused = errors.New("this Idempotency-Key was used before for a different body")
+
+// ErrUncertain is wrapped by a Store error after which the events may or may
+// not be committed: the commit was sent, and the connection died or timed
+// out before its answer. Only a retry with the same Idempotency-Key is then
+// safe.
+var ErrUncertain = errors.New("the database did not confirm the commit: the events may be stored")
+
+// Uncertain wraps err, which ended a commit whose outcome is unknown, with
+// ErrUncertain, unless pgconn says nothing of it reached the server.
+func Uncertain(err error) error {
+	if err == nil || pgconn.SafeToRetry(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUncertain, err)
+}
+
+// BodyDigest is the Digest of a request's lines: what a retry must repeat
+// for its key to be honoured. Line endings do not count.
+func BodyDigest(lines [][]byte) [32]byte {
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write(l)
+		h.Write([]byte{'\n'})
+	}
+	return [32]byte(h.Sum(nil))
 }
 
 // Stages is one implementation of each stage: the server is assembled from

@@ -76,3 +76,18 @@ func TestWriteMethodsStoreTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestAutocommitIsNotAtomic: the wrong fix. Without a transaction around the
+// request, a failure part way leaves its first rows stored, while the client
+// is told the request failed: its retry stores them twice.
+func TestAutocommitIsNotAtomic(t *testing.T) {
+	pool, _ := setup(t, "lab7-autocommit")
+	if err := writeMethods[0].write(context.Background(), pool, requestID(1), withBadRow(1, 10, 4)); err == nil {
+		t.Fatal("autocommit-per-row stored an event Postgres refuses")
+	}
+	n := len(stored(t, pool))
+	t.Logf("autocommit-per-row: the 4th of 10 events failed; %d events stayed stored", n)
+	if n != 3 {
+		t.Errorf("%d events stored; want 3, the rows before the failure: this test shows the hazard the transaction removes", n)
+	}
+}

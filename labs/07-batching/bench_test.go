@@ -19,7 +19,7 @@ func BenchmarkInsert(b *testing.B) {
 			trips.Reset()
 			i := 0
 			for b.Loop() {
-				if err := s.Insert(context.Background(), requestID(i), evs); err != nil {
+				if err := insert(s, requestID(i), evs); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -40,7 +40,7 @@ func BenchmarkRecent(b *testing.B) {
 			for i := range evs {
 				evs[i].UserID = 77
 			}
-			if err := s.Insert(context.Background(), requestID(1), evs); err != nil {
+			if err := insert(s, requestID(1), evs); err != nil {
 				b.Fatal(err)
 			}
 			trips.Reset()

@@ -36,7 +36,7 @@ func TestWriteRoundTripsSerial(t *testing.T) {
 		s := open(t, impl.Of, pool)
 		trips.Reset()
 		for i := range requests {
-			if err := s.Insert(context.Background(), requestID(i), events(i, 50)); err != nil {
+			if err := insert(s, requestID(i), events(i, 50)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -55,7 +55,7 @@ func TestWriteRoundTripsConcurrent(t *testing.T) {
 		for c := range clients {
 			wg.Go(func() {
 				for i := range each {
-					if err := s.Insert(context.Background(), requestID(c*100+i), events(c*100+i, 20)); err != nil {
+					if err := insert(s, requestID(c*100+i), events(c*100+i, 20)); err != nil {
 						t.Error(err)
 					}
 				}
@@ -82,7 +82,7 @@ func TestReadRoundTrips(t *testing.T) {
 				for i := range evs {
 					evs[i].UserID = 77
 				}
-				if err := s.Insert(context.Background(), requestID(1), evs); err != nil {
+				if err := insert(s, requestID(1), evs); err != nil {
 					t.Fatal(err)
 				}
 				trips.Reset()

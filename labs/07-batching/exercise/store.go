@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/server"
+	"github.com/flamelab/flamelab/server/postgres"
 )
 
 // Store keeps events in the events table.
@@ -17,18 +18,38 @@ type Store struct {
 // New returns a store on pool. It does not own the pool.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// Insert implements server.Store.
-func (s *Store) Insert(ctx context.Context, requestID string, events []server.Event) error {
-	for i, e := range events {
-		_, err := s.pool.Exec(ctx,
-			`INSERT INTO events (request_id, line, ts, user_id, path, status, latency_ms, bytes)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			requestID, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes)
+// Insert implements server.Store: one transaction per request, so a request
+// is stored whole or not at all, and one INSERT per event inside it.
+func (s *Store) Insert(ctx context.Context, req server.Request) (server.Receipt, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return server.Receipt{}, fmt.Errorf("begin: %w", err)
+	}
+	// After a successful Commit this does nothing; on every other way out
+	// it undoes the events inserted so far.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if req.Key != "" {
+		claims, err := postgres.ClaimKeys(ctx, tx, []server.Request{req})
 		if err != nil {
-			return fmt.Errorf("insert event %d of %d: %w", i+1, len(events), err)
+			return server.Receipt{}, err
+		}
+		if c := claims[0]; !c.New {
+			return c.Prior, c.Err
 		}
 	}
-	return nil
+	for i, e := range req.Events {
+		_, err := tx.Exec(ctx,
+			`INSERT INTO events (request_id, line, ts, user_id, path, status, latency_ms, bytes)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			req.ID, i+1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes)
+		if err != nil {
+			return server.Receipt{}, fmt.Errorf("insert event %d of %d: %w", i+1, len(req.Events), err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return server.Receipt{}, server.Uncertain(fmt.Errorf("commit: %w", err))
+	}
+	return server.Receipt{RequestID: req.ID, Accepted: len(req.Events)}, nil
 }
 
 // Recent implements server.Store.

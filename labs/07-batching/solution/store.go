@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/server"
+	"github.com/flamelab/flamelab/server/postgres"
 )
 
 // Options tune the batch writer. The zero value means the defaults.
@@ -48,8 +49,14 @@ type pending struct {
 	// fail, build an error with fmt.Errorf and retry as text: 22% of this
 	// store's CPU in its own benchmark profile. Profile the fix, too.
 	requestID [16]byte
-	events    []server.Event
-	result    chan error // buffered: the writer never blocks on a waiter
+	req       server.Request
+	result    chan outcome // buffered: the writer never blocks on a waiter
+}
+
+// outcome is what the writer tells a waiting Insert.
+type outcome struct {
+	receipt server.Receipt
+	err     error
 }
 
 // New starts a store on pool; it does not own the pool. Close stops it.
@@ -72,33 +79,35 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 }
 
 // Insert implements server.Store.
-func (s *Store) Insert(ctx context.Context, requestID string, events []server.Event) error {
-	if len(events) == 0 {
-		return nil
+func (s *Store) Insert(ctx context.Context, req server.Request) (server.Receipt, error) {
+	if len(req.Events) == 0 {
+		return server.Receipt{RequestID: req.ID}, nil
 	}
-	id, err := uuid.Parse(requestID)
+	id, err := uuid.Parse(req.ID)
 	if err != nil {
-		return fmt.Errorf("request id %q is not a UUID: %w", requestID, err)
+		return server.Receipt{}, fmt.Errorf("request id %q is not a UUID: %w", req.ID, err)
 	}
-	p := &pending{requestID: [16]byte(id), events: events, result: make(chan error, 1)}
+	p := &pending{requestID: [16]byte(id), req: req, result: make(chan outcome, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return ErrClosed
+		return server.Receipt{}, ErrClosed
 	}
 	select {
 	case s.queue <- p:
 		s.mu.RUnlock()
 	case <-ctx.Done():
 		s.mu.RUnlock()
-		// Back-pressure: the queue stayed full for as long as the caller
-		// was willing to wait. Nothing was queued, nothing will be stored.
-		return fmt.Errorf("event store queue full: %w", ctx.Err())
+		// Nothing was queued, nothing will be stored. With 32 clients and
+		// 256 slots the queue is never full: this is a client that hung
+		// up (or a deadline that passed) while waiting for a slot.
+		return server.Receipt{}, fmt.Errorf("not queued: %w", ctx.Err())
 	}
 	// Once queued, wait for the outcome even if ctx ends: the batch may
 	// already be committing, and an answer of "failed" for events that are
 	// in fact stored would invite a duplicating retry.
-	return <-p.result
+	o := <-p.result
+	return o.receipt, o.err
 }
 
 // writer is the only goroutine that writes events.
@@ -127,7 +136,7 @@ func (s *Store) writer() {
 // rows, waiting up to Linger for more unless draining.
 func (s *Store) gather(first *pending, draining bool) []*pending {
 	batch := []*pending{first}
-	rows := len(first.events)
+	rows := len(first.req.Events)
 	var linger <-chan time.Time
 	if s.opts.Linger > 0 && !draining {
 		t := time.NewTimer(s.opts.Linger)
@@ -138,7 +147,7 @@ func (s *Store) gather(first *pending, draining bool) []*pending {
 		select {
 		case p := <-s.queue:
 			batch = append(batch, p)
-			rows += len(p.events)
+			rows += len(p.req.Events)
 			continue
 		default:
 		}
@@ -148,7 +157,7 @@ func (s *Store) gather(first *pending, draining bool) []*pending {
 		select {
 		case p := <-s.queue:
 			batch = append(batch, p)
-			rows += len(p.events)
+			rows += len(p.req.Events)
 			continue
 		case <-linger:
 		}
@@ -159,19 +168,111 @@ func (s *Store) gather(first *pending, draining bool) []*pending {
 
 var columns = []string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"}
 
-// flush writes a batch with one COPY and tells every request in it.
+// flush writes a batch and tells every request in it. Without idempotency
+// keys that is one COPY, which is one statement and so one transaction. With
+// keys it is a transaction that claims the keys, copies the events of the
+// requests whose keys were new, and commits: a retry is stored once, even
+// across a crash.
 func (s *Store) flush(batch []*pending) {
 	// The writer's context is not any request's: a client that hangs up
 	// must not abort a COPY that carries other clients' events.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, columns, &rows{batch: batch, line: -1})
+
+	// A key twice in one batch: the first request leads, and the others
+	// follow its outcome as retries would.
+	var keyed []server.Request
+	var leaders []*pending
+	lead := map[string]*pending{}
+	follows := map[*pending]*pending{}
+	for _, p := range batch {
+		if p.req.Key == "" {
+			continue
+		}
+		if l, ok := lead[p.req.Key]; ok {
+			follows[p] = l
+			continue
+		}
+		lead[p.req.Key] = p
+		keyed = append(keyed, p.req)
+		leaders = append(leaders, p)
+	}
+
+	decided := map[*pending]outcome{}
+	var err error
+	if len(keyed) == 0 {
+		_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, columns, &rows{batch: batch, line: -1})
+		err = server.Uncertain(err) // one statement: its commit is its end
+	} else {
+		err = s.flushKeyed(ctx, batch, keyed, leaders, follows, decided)
+	}
 	if err != nil {
-		err = fmt.Errorf("copy %d requests' events: %w", len(batch), err)
+		err = fmt.Errorf("store %d requests: %w", len(batch), err)
+		clear(decided)
+	}
+	results := make(map[*pending]outcome, len(batch))
+	for _, p := range batch {
+		if _, ok := follows[p]; ok {
+			continue
+		}
+		o, ok := decided[p]
+		switch {
+		case ok:
+		case err != nil:
+			o = outcome{err: err}
+		default:
+			o = outcome{receipt: server.Receipt{RequestID: p.req.ID, Accepted: len(p.req.Events)}}
+		}
+		results[p] = o
+	}
+	for p, l := range follows {
+		o := results[l]
+		switch {
+		case o.err != nil:
+		case p.req.Digest != l.req.Digest:
+			o = outcome{err: server.ErrKeyReused}
+		default:
+			o.receipt.Replayed = true
+		}
+		results[p] = o
 	}
 	for _, p := range batch {
-		p.result <- err
+		p.result <- results[p]
 	}
+}
+
+// flushKeyed is flush's transaction for a batch with keys. It records in
+// decided the requests it answers without storing them.
+func (s *Store) flushKeyed(ctx context.Context, batch []*pending, keyed []server.Request, leaders []*pending, follows map[*pending]*pending, decided map[*pending]outcome) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background()) // nothing after Commit
+	claims, err := postgres.ClaimKeys(ctx, tx, keyed)
+	if err != nil {
+		return err
+	}
+	for i, c := range claims {
+		if !c.New {
+			decided[leaders[i]] = outcome{receipt: c.Prior, err: c.Err}
+		}
+	}
+	var store []*pending
+	for _, p := range batch {
+		if _, ok := decided[p]; !ok && follows[p] == nil {
+			store = append(store, p)
+		}
+	}
+	if len(store) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, columns, &rows{batch: store, line: -1}); err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return server.Uncertain(fmt.Errorf("commit: %w", err))
+	}
+	return nil
 }
 
 // rows feeds CopyFrom from the batch without building a [][]any up front.
@@ -184,7 +285,7 @@ type rows struct {
 
 func (r *rows) Next() bool {
 	r.line++
-	for r.req < len(r.batch) && r.line >= len(r.batch[r.req].events) {
+	for r.req < len(r.batch) && r.line >= len(r.batch[r.req].req.Events) {
 		r.req++
 		r.line = 0
 	}
@@ -193,7 +294,7 @@ func (r *rows) Next() bool {
 
 func (r *rows) Values() ([]any, error) {
 	p := r.batch[r.req]
-	e := &p.events[r.line]
+	e := &p.req.Events[r.line]
 	r.vals = [8]any{p.requestID, r.line + 1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes}
 	return r.vals[:], nil
 }

@@ -42,10 +42,11 @@ func DB(tb testing.TB) *postgres.Database {
 	return shared.db
 }
 
-// Truncate empties the events table, so a test sees only its own rows.
+// Truncate empties the events and requests tables, so a test sees only its
+// own rows.
 func Truncate(tb testing.TB, db *postgres.Database) {
 	tb.Helper()
-	if _, err := db.Pool.Exec(context.Background(), "TRUNCATE events"); err != nil {
+	if _, err := db.Pool.Exec(context.Background(), "TRUNCATE events, requests"); err != nil {
 		tb.Fatalf("truncate events: %v", err)
 	}
 }
