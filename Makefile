@@ -73,9 +73,10 @@ pg-image: ## build the offline Postgres image from Debian's archive (no registry
 	@scripts/build-pg-image.sh
 
 .PHONY: clean-db
-clean-db: ## remove Postgres containers a killed flamelab process left behind
+clean-db: ## remove the Postgres containers and local clusters a killed flamelab process left behind
 	@ids=$$(docker ps -aq --filter label=org.flamelab.provisioner 2>/dev/null); \
-	if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "removed: $$ids"; else echo "no leftover flamelab containers"; fi
+	if [ -n "$$ids" ]; then docker rm -f $$ids >/dev/null && echo "removed containers: $$ids"; else echo "no leftover flamelab containers"; fi
+	@$(GO) run ./server/cmd/flamedb -clean
 
 # ---- labs -------------------------------------------------------------------
 

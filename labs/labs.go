@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -75,6 +76,9 @@ type Env struct {
 	// Fsyncs, if set, counts the audit file's fsyncs: the file is opened
 	// here and handed to the auditor, which makes no difference to it.
 	Fsyncs *atomic.Int64
+	// DBTimeout bounds a store's own database work, where it is not a
+	// request's (a batch writer's); 0 means the store's default.
+	DBTimeout time.Duration
 }
 
 // countingFile is the audit file with its fsyncs counted.
@@ -91,9 +95,9 @@ func (f countingFile) Sync() error {
 // openAudit opens the audit file for appending, counting fsyncs when asked,
 // and sets s.Auditor to what newAuditor makes of it.
 func openAudit(env Env, s *server.Stages, newAuditor func(countingFile) server.Auditor) error {
-	f, err := os.OpenFile(env.AuditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(env.AuditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
-		return fmt.Errorf("open audit file: %w", err)
+		return fmt.Errorf("open audit file: %w (it must be a regular file, not a symlink)", err)
 	}
 	syncs := env.Fsyncs
 	if syncs == nil {
@@ -209,7 +213,7 @@ var All = []*Lab{
 		build: map[Impl]builder{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 			Solution: func(env Env, s *server.Stages) error {
-				s.Store = storesolution.New(env.Pool, storesolution.Options{})
+				s.Store = storesolution.New(env.Pool, storesolution.Options{Timeout: env.DBTimeout})
 				return nil
 			},
 		}},

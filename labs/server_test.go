@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/flamelab/flamelab/labs"
+	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
 	"github.com/flamelab/flamelab/server"
 	"github.com/flamelab/flamelab/server/postgres"
 	"github.com/flamelab/flamelab/server/postgres/pgtest"
@@ -302,5 +303,27 @@ func TestDurability(t *testing.T) {
 		if perRequest[id] != lines {
 			t.Errorf("request %s: %d of %d lines stored", id, perRequest[id], lines)
 		}
+	}
+}
+
+// TestStatsBounded: the statistics the server ships keep at most
+// server.MaxRoutes routes and server.MaxUsers users, and say what they fold.
+func TestStatsBounded(t *testing.T) {
+	s := stats.New()
+	evs := make([]server.Event, 0, server.MaxUsers+10)
+	for i := range server.MaxUsers + 10 {
+		evs = append(evs, server.Event{UserID: int64(i), Route: fmt.Sprintf("/r%d", i%(server.MaxRoutes+5)), Status: 200})
+	}
+	s.Observe(evs)
+	var b strings.Builder
+	if err := s.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var got server.StatsReport
+	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.UntrackedUserEvents != 10 || len(got.ByRoute) != server.MaxRoutes+1 || got.ByRoute[server.OtherRoute] == 0 || got.Events != int64(len(evs)) {
+		t.Errorf("untracked user events %d (want 10), %d routes (want %d, the last %q), %d events", got.UntrackedUserEvents, len(got.ByRoute), server.MaxRoutes+1, server.OtherRoute, got.Events)
 	}
 }

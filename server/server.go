@@ -48,7 +48,14 @@ type Pinger interface {
 type Config struct {
 	MaxBodyBytes int64        // largest accepted POST /events body; DefaultMaxBodyBytes
 	Logger       *slog.Logger // server errors (5xx); slog.Default()
+	// StoreTimeout bounds how long a request waits for the Store;
+	// DefaultStoreTimeout. Past it the request fails, and the answer says
+	// whether its events may still be stored (see ErrUncertain).
+	StoreTimeout time.Duration
 }
+
+// DefaultStoreTimeout is Config.StoreTimeout's default.
+const DefaultStoreTimeout = 30 * time.Second
 
 // Server serves the public API. Create it with New.
 type Server struct {
@@ -70,6 +77,9 @@ func New(stages Stages, db Pinger, cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
 	}
 	s := &Server{stages: stages, db: db, cfg: cfg, mux: http.NewServeMux()}
 	// Patterns without methods: the handlers check the method themselves so
@@ -164,6 +174,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	events := make([]Event, len(lines))
 	for i, line := range lines {
 		ev, err := s.stages.Parser.Parse(line)
+		if err == nil {
+			err = checkEvent(ev)
+		}
 		if err != nil {
 			writeJSONError(w, http.StatusBadRequest, errorBody{
 				Error: fmt.Sprintf("line %d: %v; nothing from this request was stored", i+1, err),
@@ -196,7 +209,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if key != "" {
 		req.Digest = BodyDigest(lines)
 	}
-	receipt, err := s.stages.Store.Insert(r.Context(), req)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	receipt, err := s.stages.Store.Insert(ctx, req)
+	cancel()
 	switch {
 	case errors.Is(err, ErrKeyReused):
 		writeError(w, http.StatusUnprocessableEntity, "Idempotency-Key "+strconv.Quote(key)+" was used before for a different body; nothing was stored. Use a new key for new events")
@@ -232,6 +247,24 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// MaxPathLength is the longest path= an event may have: with it, the
+// memory /stats keeps and the size of every response are bounded.
+const MaxPathLength = 2048
+
+// checkEvent holds a parsed event to what the server can keep and give back,
+// beyond the line grammar every Parser implements: a bounded path, and a time
+// RFC 3339 can write back (years 0000 to 9999 in UTC: an offset can push
+// 9999-12-31T23:59:59-23:59 into the year 10000).
+func checkEvent(ev Event) error {
+	if len(ev.Path) > MaxPathLength {
+		return &ParseError{Field: "path", Reason: fmt.Sprintf("%d bytes long, over the limit of %d", len(ev.Path), MaxPathLength)}
+	}
+	if y := ev.Time.UTC().Year(); y < 0 || y > 9999 {
+		return &ParseError{Field: "ts", Reason: "in UTC it falls outside the years 0000 to 9999, which RFC 3339 cannot write"}
+	}
+	return nil
+}
+
 // MaxKeyLength is the longest Idempotency-Key accepted.
 const MaxKeyLength = 200
 
@@ -261,8 +294,9 @@ func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getUserEvents(w http.ResponseWriter, r *http.Request) {
-	userID, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || userID < 0 {
+	id := r.PathValue("id")
+	userID, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || userID < 0 || id[0] == '+' {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("user id %q is not a non-negative integer", r.PathValue("id")))
 		return
 	}
@@ -275,7 +309,9 @@ func (s *Server) getUserEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	events, err := s.stages.Store.Recent(r.Context(), userID, limit)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	events, err := s.stages.Store.Recent(ctx, userID, limit)
+	cancel()
 	if err != nil {
 		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; retry later", err)
 		return

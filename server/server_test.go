@@ -36,6 +36,8 @@ type fakes struct {
 	auditErr error
 	storeErr error
 	up       error // what Ping returns
+	// parseAs, if set, parses the lines it knows before the "user=N" rule.
+	parseAs func([]byte) (server.Event, bool)
 }
 
 func (f *fakes) call(name string) {
@@ -69,6 +71,11 @@ func (b bodyReader) ReadLines(body io.Reader) ([][]byte, func(), error) {
 type parser struct{ f *fakes }
 
 func (p parser) Parse(line []byte) (server.Event, error) {
+	if p.f.parseAs != nil {
+		if ev, ok := p.f.parseAs(line); ok {
+			return ev, nil
+		}
+	}
 	if len(line) == 0 {
 		return server.Event{}, server.ErrEmptyLine()
 	}
@@ -435,5 +442,64 @@ func TestCheckAdminAddr(t *testing.T) {
 	}
 	if err := server.CheckAdminAddr("0.0.0.0:6060", true); err != nil {
 		t.Errorf("allowRemote must allow any address: %v", err)
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
+	h := server.LoopbackOnly(ok)
+	for _, c := range []struct {
+		name, host string
+		header     map[string]string
+		want       int
+	}{
+		{"curl on 127.0.0.1", "127.0.0.1:8080", nil, 204},
+		{"localhost", "localhost:8080", nil, 204},
+		{"IPv6 loopback", "[::1]:8080", nil, 204},
+		{"a page on this machine", "localhost:8080", map[string]string{"Origin": "http://localhost:3000", "Sec-Fetch-Site": "same-site"}, 204},
+		{"DNS rebinding", "rebind.example:8080", nil, 421},
+		{"LAN address", "192.168.1.5:8080", nil, 421},
+		{"cross-site form post", "127.0.0.1:8080", map[string]string{"Origin": "https://evil.example"}, 403},
+		{"opaque origin", "127.0.0.1:8080", map[string]string{"Origin": "null"}, 403},
+		{"cross-site without Origin", "127.0.0.1:8080", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+	} {
+		req := httptest.NewRequest("POST", "/events", strings.NewReader("user=1\n"))
+		req.Host = c.host
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, rec.Code, rec.Body, c.want)
+		}
+	}
+}
+
+// TestInputBounds: what a client sends cannot make the server keep or
+// return unbounded data, nor store what it cannot give back.
+func TestInputBounds(t *testing.T) {
+	ts, f := newServer(t, server.Config{})
+	f.parseAs = func(line []byte) (server.Event, bool) {
+		switch string(line) {
+		case "long":
+			return server.Event{Path: "/" + strings.Repeat("a", server.MaxPathLength), Time: time.Unix(0, 0)}, true
+		case "year 10000":
+			return server.Event{Path: "/", Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -(23*3600 + 59*60)))}, true
+		case "edge":
+			return server.Event{Path: "/" + strings.Repeat("a", server.MaxPathLength-1), Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}, true
+		}
+		return server.Event{}, false
+	}
+	for body, want := range map[string]string{"long": "path: 2049 bytes long, over the limit of 2048", "year 10000": "ts: in UTC it falls outside the years 0000 to 9999"} {
+		if r := post(t, ts, "", "user=1\n"+body+"\n"); r.status != 400 || r.json["line"] != 2.0 || !strings.Contains(r.json["error"].(string), want) {
+			t.Errorf("%s: %d %v, want 400 naming line 2: %s", body, r.status, r.json, want)
+		}
+	}
+	if r := post(t, ts, "", "edge\n"); r.status != 200 {
+		t.Errorf("a path of exactly %d bytes in the year 9999: %d %v, want 200", server.MaxPathLength, r.status, r.json)
+	}
+	if r := do(t, ts, "GET", "/users/+1/events", ""); r.status != 400 {
+		t.Errorf("user +1: %d, want 400: +1 is not a user id", r.status)
 	}
 }

@@ -14,7 +14,20 @@ type StatsReport struct {
 	ByStatusClass map[string]int64 `json:"by_status_class"` // events per "2xx", "4xx", ...
 	Latency       LatencySummary   `json:"latency_ms"`
 	TopUsers      []UserCount      `json:"top_users"` // at most TopUsers, most events first, then lowest id
+	// Memory is bounded whatever clients send: at most MaxRoutes routes
+	// are tracked, and the events of further routes count under
+	// OtherRoute in ByRoute; at most MaxUsers users are tracked, and
+	// UntrackedUserEvents counts the events of the others, which TopUsers
+	// cannot rank.
+	UntrackedUserEvents int64 `json:"untracked_user_events"`
 }
+
+// The bounds of StatsReport.
+const (
+	MaxRoutes  = 1000
+	MaxUsers   = 100_000
+	OtherRoute = "(other routes)"
+)
 
 // TopUsers is how many users StatsReport lists.
 const TopUsers = 10

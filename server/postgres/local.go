@@ -97,6 +97,52 @@ func freeLoopbackPort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+const (
+	localPrefix = "flamelab-pg-" // in os.TempDir()
+	ownerFile   = "owner.pid"
+)
+
+// SweepLocal removes the throwaway clusters whose owner is gone: a flamelab
+// process killed with kill -9 cannot remove its own (Pdeathsig still stops
+// its postgres). It returns how many it removed; make clean-db runs it, and so
+// does every start of a local cluster.
+func SweepLocal() (int, error) {
+	dirs, err := filepath.Glob(filepath.Join(os.TempDir(), localPrefix+"*"))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, dir := range dirs {
+		owner, err1 := pidIn(filepath.Join(dir, ownerFile))
+		pg, err2 := pidIn(filepath.Join(dir, "data", "postmaster.pid"))
+		if err1 != nil || alive(owner) || (err2 == nil && alive(pg)) {
+			continue // in use, or not ours to judge
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// pidIn reads the pid on the first line of path.
+func pidIn(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(line))
+}
+
+// alive reports whether process pid exists (signal 0 checks without
+// sending anything).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
 // startLocal makes a throwaway cluster with initdb in a temporary directory
 // and runs postgres on a free 127.0.0.1 port as a child process.
 func startLocal(ctx context.Context, opts *Options, bin string) (db *Database, err error) {
@@ -105,8 +151,17 @@ func startLocal(ctx context.Context, opts *Options, bin string) (db *Database, e
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "flamelab-pg-")
+	if n, err := SweepLocal(); err == nil && n > 0 {
+		fmt.Fprintf(opts.log(), "database: removed %d throwaway cluster(s) left by processes that are gone\n", n)
+	}
+	dir, err := os.MkdirTemp("", localPrefix)
 	if err != nil {
+		return nil, err
+	}
+	// The owner's pid, so SweepLocal can tell a cluster left by a killed
+	// process from one in use.
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	defer func() {

@@ -11,14 +11,16 @@ import (
 
 // Stats keeps the aggregates behind GET /stats.
 type Stats struct {
-	mu       sync.Mutex
-	events   int64
-	bytes    int64
-	byRoute  map[string]int64
-	byClass  map[string]int64
-	perUser  map[int64]int64
-	latency  server.LatencyHistogram
-	sumLatMS int64
+	mu      sync.Mutex
+	events  int64
+	bytes   int64
+	byRoute map[string]int64
+	byClass map[string]int64
+	perUser map[int64]int64
+	// untracked counts the events of users beyond server.MaxUsers.
+	untracked int64
+	latency   server.LatencyHistogram
+	sumLatMS  int64
 }
 
 // New returns empty baseline statistics.
@@ -36,9 +38,17 @@ func (s *Stats) Observe(events []server.Event) {
 		s.mu.Lock()
 		s.events++
 		s.bytes += e.Bytes
-		s.byRoute[e.Route]++
+		if _, ok := s.byRoute[e.Route]; ok || len(s.byRoute) < server.MaxRoutes {
+			s.byRoute[e.Route]++
+		} else {
+			s.byRoute[server.OtherRoute]++
+		}
 		s.byClass[server.StatusClass(e.Status)]++
-		s.perUser[e.UserID]++
+		if _, ok := s.perUser[e.UserID]; ok || len(s.perUser) < server.MaxUsers {
+			s.perUser[e.UserID]++
+		} else {
+			s.untracked++
+		}
 		s.latency.Add(e.LatencyMS)
 		s.sumLatMS += int64(e.LatencyMS)
 		s.mu.Unlock()
@@ -70,6 +80,8 @@ func (s *Stats) WriteJSON(w io.Writer) error {
 		ByStatusClass: s.byClass,
 		Latency:       s.latency.Summary(s.sumLatMS),
 		TopUsers:      users,
+
+		UntrackedUserEvents: s.untracked,
 	}
 	return json.NewEncoder(w).Encode(report)
 }

@@ -20,6 +20,7 @@ type Options struct {
 	MaxRows int           // most rows per COPY; default 2000
 	Linger  time.Duration // how long a batch waits for more requests; default 0: take what is queued, no waiting
 	Queue   int           // most requests waiting for the writer; default 256
+	Timeout time.Duration // the most one batch may take; default 30 s
 }
 
 // ErrClosed is returned by Insert after Close.
@@ -66,6 +67,9 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 256
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
 	}
 	s := &Store{
 		pool:    pool,
@@ -176,7 +180,7 @@ var columns = []string{"request_id", "line", "ts", "user_id", "path", "status", 
 func (s *Store) flush(batch []*pending) {
 	// The writer's context is not any request's: a client that hangs up
 	// must not abort a COPY that carries other clients' events.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
 
 	// A key twice in one batch: the first request leads, and the others

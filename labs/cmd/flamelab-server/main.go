@@ -54,11 +54,15 @@ func run() error {
 		allowRemote = flag.Bool("admin-allow-remote", false, "allow -admin on a non-loopback address (profiles expose the code)")
 		stagesSpec  = flag.String("stages", "all=baseline", "implementation per lab: LAB=IMPL pairs, e.g. all=baseline,6=solution")
 		maxBody     = flag.Int64("max-body", server.DefaultMaxBodyBytes, "largest POST /events body in bytes")
-		auditPath   = flag.String("audit-file", filepath.Join(os.TempDir(), "flamelab-audit.log"), "the durable audit trail (appended, fsync'd)")
+		auditPath   = flag.String("audit-file", "", "the durable audit trail (appended, fsync'd; mode 0600, never through a symlink); default audit.log in a private (0700) flamelab directory under the user's cache directory")
 		durable     = flag.Bool("durable", true, "database with fsync on; false is faster and loses commits on a crash (never for measurements)")
 		mutexFrac   = flag.Int("mutex-profile-fraction", 0, "runtime.SetMutexProfileFraction: report 1 in N mutex contention events (0: off)")
 		blockRate   = flag.Int("block-profile-rate", 0, "runtime.SetBlockProfileRate: sample blocking events of at least N ns (0: off, 1: all)")
-		drain       = flag.Duration("shutdown-timeout", 30*time.Second, "how long to wait for requests in flight on shutdown")
+		drain       = flag.Duration("shutdown-timeout", 10*time.Second, "on shutdown, how long requests in flight may take before their connections are cut")
+		dbTimeout   = flag.Duration("db-timeout", server.DefaultStoreTimeout, "how long a request, or a batch, may wait for the database")
+		readTimeout = flag.Duration("read-timeout", 30*time.Second, "the most a client may take to send a request, body included")
+		idleTimeout = flag.Duration("idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
+		anyHost     = flag.Bool("allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
 	)
 	flag.Parse()
 
@@ -68,6 +72,11 @@ func run() error {
 	choice, err := labs.ParseChoice(*stagesSpec)
 	if err != nil {
 		return err
+	}
+	if *auditPath == "" {
+		if *auditPath, err = privateAuditPath(); err != nil {
+			return err
+		}
 	}
 	runtime.SetMutexProfileFraction(*mutexFrac)
 	runtime.SetBlockProfileRate(*blockRate)
@@ -98,11 +107,11 @@ func run() error {
 
 	fsyncs := new(atomic.Int64)
 	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return fsyncs.Load() }))
-	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath, Fsyncs: fsyncs}, choice)
+	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath, Fsyncs: fsyncs, DBTimeout: *dbTimeout}, choice)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(stages, db.Pool, server.Config{MaxBodyBytes: *maxBody})
+	srv, err := server.New(stages, db.Pool, server.Config{MaxBodyBytes: *maxBody, StoreTimeout: *dbTimeout})
 	if err != nil {
 		return err
 	}
@@ -116,8 +125,41 @@ func run() error {
 		pubLn.Close()
 		return fmt.Errorf("admin listener: %w (try -admin 127.0.0.1:0)", err)
 	}
-	public := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	admin := &http.Server{Handler: server.Admin(), ReadHeaderTimeout: 10 * time.Second}
+	// Every handler is counted, so shutdown can wait for the last one
+	// before it closes the stages they use.
+	var inflight atomic.Int64
+	counted := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inflight.Add(1)
+			defer inflight.Add(-1)
+			h.ServeHTTP(w, r)
+		})
+	}
+	var pubHandler http.Handler = srv
+	if !*anyHost {
+		pubHandler = server.LoopbackOnly(srv)
+	}
+	adminHandler := server.Admin()
+	if !*allowRemote {
+		adminHandler = server.LoopbackOnly(adminHandler)
+	}
+	public := &http.Server{
+		Handler: counted(pubHandler),
+		// A client may not hold a connection, or the memory of a
+		// request, for as long as it likes: headers in 10 s (at most 16
+		// KiB), the whole request in -read-timeout (30 s: a 1 MiB body at
+		// 35 KB/s), the answer within twice the database timeout (a
+		// request may wait for a batch, then for its own), and an idle
+		// keep-alive connection closed after -idle-timeout.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       *readTimeout,
+		WriteTimeout:      2**dbTimeout + 10*time.Second,
+		IdleTimeout:       *idleTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+	// No write timeout on the admin port: a CPU profile answers after
+	// its ?seconds=N.
+	admin := &http.Server{Handler: counted(adminHandler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(pubLn) }()
@@ -139,12 +181,40 @@ func run() error {
 	sctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
 	err = errors.Join(public.Shutdown(sctx), admin.Shutdown(sctx))
-	// Handlers have returned: nothing more reaches the stages.
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Connections still busy after the bound: clients still sending
+		// slowly, or a long profile. Cut them; their requests were never
+		// acknowledged, so nothing promised is lost.
+		fmt.Fprintf(os.Stderr, "flamelab-server: cutting the connections still open after %s\n", *drain)
+		err = errors.Join(public.Close(), admin.Close())
+	}
+	// Wait for the handlers themselves (Close does not), bounded by the
+	// write timeout: nothing may reach the stages after they are closed.
+	for deadline := time.Now().Add(public.WriteTimeout); inflight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	err = errors.Join(err, labs.Close(stages))
 	if err == nil {
 		fmt.Fprintln(os.Stderr, "flamelab-server: stopped cleanly")
 	}
 	return err
+}
+
+// privateAuditPath returns audit.log in a flamelab directory only this user
+// can enter: an audit trail holds what clients sent.
+func privateAuditPath() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "flamelab")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("audit directory: %w (or pass -audit-file)", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return "", fmt.Errorf("audit directory: %w (or pass -audit-file)", err)
+	}
+	return filepath.Join(dir, "audit.log"), nil
 }
 
 // auditNote says what the audit trail costs, as the honesty rules ask of a

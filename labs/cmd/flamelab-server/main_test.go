@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,10 +25,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // with the baseline stages, and with the solutions, whose batch writers must
 // drain their queues on the way out.
 func TestGracefulShutdown(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "flamelab-server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := build(t)
 	for _, stages := range []string{"all=baseline", "all=solution"} {
 		t.Run(stages, func(t *testing.T) { gracefulShutdown(t, bin, stages) })
 	}
@@ -40,38 +34,9 @@ func TestGracefulShutdown(t *testing.T) {
 func gracefulShutdown(t *testing.T, bin, stages string) {
 	db := pgtest.DB(t)
 	pgtest.Truncate(t, db)
-	dir := t.TempDir()
-	audit := filepath.Join(dir, "audit.log")
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-audit-file", audit, "-stages", stages)
-	cmd.Env = append(os.Environ(), "FLAMELAB_DATABASE_URL="+db.URL)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-
-	ready := regexp.MustCompile(`ready: public=(http://127\.0\.0\.1:\d+)`)
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var base string
-	select {
-	case l := <-lines:
-		m := ready.FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("unexpected first line %q; stderr:\n%s", l, stderr.String())
-		}
-		base = m[1]
-	case <-time.After(60 * time.Second):
-		t.Fatalf("server not ready in 60s; stderr:\n%s", stderr.String())
-	}
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	p := start(t, bin, db.URL, "-audit-file", audit, "-stages", stages)
+	cmd, stderr, base := p.cmd, p.stderr, p.public
 
 	// Load: 8 clients, at most 100 requests each, 10 lines per request;
 	// each stops at its first failure (the server has stopped listening).
@@ -119,7 +84,7 @@ func gracefulShutdown(t *testing.T, bin, stages string) {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	if err := cmd.Wait(); err != nil {
+	if err := p.wait(t, 90*time.Second); err != nil {
 		t.Fatalf("server exited with %v after SIGTERM, want 0; stderr:\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "stopped cleanly") {

@@ -4,6 +4,9 @@
 // starts a database (see package postgres for the order), applies the
 // migrations, shows the tables, and removes what it started.
 //
+// With -clean it removes the throwaway local clusters whose owner process is
+// gone (make clean-db).
+//
 // With -images it prints the default and offline image names, one source of
 // truth for scripts/setup.sh.
 //
@@ -30,7 +33,18 @@ func main() {
 	hold := flag.Bool("hold", false, "keep the database until Ctrl-C and print its URL")
 	durable := flag.Bool("durable", true, "fsync on (as for measurements); false starts a faster, non-durable database")
 	images := flag.Bool("images", false, "print the default and the offline image names, and exit (for scripts)")
+	clean := flag.Bool("clean", false, "remove the throwaway local clusters whose owner process is gone, and exit (make clean-db)")
 	flag.Parse()
+
+	if *clean {
+		n, err := postgres.SweepLocal()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "flamedb:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("removed %d leftover local cluster(s) from %s\n", n, os.TempDir())
+		return
+	}
 
 	if *images {
 		fmt.Println(postgres.DefaultImage, postgres.LocalImage)
