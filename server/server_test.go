@@ -485,7 +485,7 @@ func TestInputBounds(t *testing.T) {
 		case "long":
 			return server.Event{Path: "/" + strings.Repeat("a", server.MaxPathLength), Time: time.Unix(0, 0)}, true
 		case "year 10000":
-			return server.Event{Path: "/", Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -(23*3600 + 59*60)))}, true
+			return server.Event{Path: "/", Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", -(23*3600+59*60)))}, true
 		case "edge":
 			return server.Event{Path: "/" + strings.Repeat("a", server.MaxPathLength-1), Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}, true
 		}
