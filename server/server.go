@@ -190,22 +190,8 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	// 3. enrich (lab 1)
 	s.stages.Enricher.Enrich(events)
 
-	// 4. build the audit record (lab 4)
-	requestID := uuid.NewString()
-	record, err := s.stages.Encoder.AuditRecord(requestID, received, events)
-	if err != nil {
-		s.serverError(w, r, http.StatusInternalServerError, "could not encode the audit record", err)
-		return
-	}
-
-	// 5. the audit record is durable before anything is stored (lab 5)
-	if err := s.stages.Auditor.Append(r.Context(), record); err != nil {
-		s.serverError(w, r, http.StatusServiceUnavailable, "the audit log is unavailable; nothing was stored, retry later", err)
-		return
-	}
-
-	// 6. store, all or nothing; committed before we answer (lab 7)
-	req := Request{ID: requestID, Key: key, Events: events}
+	// 4. store, all or nothing, committed before we answer (lab 7)
+	req := Request{ID: uuid.NewString(), Key: key, Events: events}
 	if key != "" {
 		req.Digest = BodyDigest(lines)
 	}
@@ -232,12 +218,33 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// 7. statistics count what was accepted, once (lab 3)
+	// 5. statistics count what was stored, once (lab 3)
 	if !receipt.Replayed {
 		s.stages.Stats.Observe(events)
 	}
 
-	// 8. the response (lab 4)
+	// 6. the audit record (lab 4), durable before the answer (lab 5). It
+	// is written only once the events are committed, so the trail holds
+	// stored requests and nothing else. A replay writes its request's
+	// record again: a crash between the commit and the fsync may have lost
+	// the first, and the trail must hold every acknowledged request (at
+	// least once; read it by request_id).
+	record, err := s.stages.Encoder.AuditRecord(receipt.RequestID, received, events)
+	if err == nil {
+		err = s.stages.Auditor.Append(r.Context(), record)
+	}
+	if err != nil {
+		stored := "your events are stored as request " + receipt.RequestID + ", but the audit trail could not record them"
+		if key != "" {
+			w.Header().Set("Retry-After", "1")
+			s.serverError(w, r, http.StatusServiceUnavailable, stored+"; retry with the same Idempotency-Key (safe: it records them without storing them again)", err)
+		} else {
+			s.serverError(w, r, http.StatusInternalServerError, stored+"; do not resend them", err)
+		}
+		return
+	}
+
+	// 7. the response (lab 4)
 	w.Header().Set("Content-Type", "application/json")
 	if receipt.Replayed {
 		w.Header().Set("Idempotency-Replayed", "true")

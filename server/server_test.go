@@ -1,7 +1,8 @@
 // The HTTP layer alone, over small fakes of the seven stages: routing, status
 // codes, error bodies, and the order of the steps in POST /events (nothing is
-// audited or stored from a request with a bad line, the audit record is
-// durable before the store is asked, statistics count only what was stored).
+// stored or audited from a request with a bad line, the audit record is
+// written once the events are committed and is durable before the answer,
+// statistics count only what was stored, once).
 // The assembled server against a real Postgres is tested in package labs,
 // which owns the stage implementations: package server depends on no lab.
 package server_test
@@ -226,9 +227,9 @@ func TestPostEventsSteps(t *testing.T) {
 	if r.status != 200 || r.json["accepted"] != 3.0 {
 		t.Fatalf("got %d %v, want 200 with accepted=3", r.status, r.json)
 	}
-	want := "read enrich encode audit store observe"
+	want := "read enrich store observe encode audit"
 	if got := strings.Join(f.calls, " "); got != want {
-		t.Errorf("steps %q, want %q: the audit record is durable before the events are stored, and stats count only what was stored", got, want)
+		t.Errorf("steps %q, want %q: the audit trail records stored requests only, before the answer", got, want)
 	}
 	if id, _ := r.json["request_id"].(string); len(f.stored[id]) != 3 {
 		t.Errorf("the answer's request_id %q is not the one the store got (%d stored)", id, len(f.stored))
@@ -247,30 +248,42 @@ func TestBadLineReachesNoStage(t *testing.T) {
 	}
 }
 
-func TestFailuresAre503AndNotCounted(t *testing.T) {
+func TestFailures(t *testing.T) {
 	for _, c := range []struct {
-		name       string
+		name, key  string
 		audit, sto error
+		status     int
+		msg        string // in the answer
 		steps      string
 	}{
-		{"audit fails", errors.New("disk full"), nil, "read enrich encode audit"},
-		{"store fails", nil, errors.New("connection refused"), "read enrich encode audit store"},
+		{"store fails", "", nil, errors.New("connection refused"), 503, "nothing from this request was stored, retry later", "read enrich store"},
+		{"audit fails after the commit", "", errors.New("disk full"), nil, 500, "are stored as request", "read enrich store observe encode audit"},
+		{"audit fails, with a key", "k", errors.New("disk full"), nil, 503, "retry with the same Idempotency-Key", "read enrich store observe encode audit"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ts, f := newServer(t, server.Config{})
 			f.auditErr, f.storeErr = c.audit, c.sto
-			r := do(t, ts, "POST", "/events", "user=1\n")
+			r := post(t, ts, c.key, "user=1\n")
 			msg, _ := r.json["error"].(string)
-			if r.status != 503 || !strings.Contains(msg, "retry later") {
-				t.Errorf("got %d %q, want 503 asking to retry", r.status, msg)
+			if r.status != c.status || !strings.Contains(msg, c.msg) {
+				t.Errorf("got %d %q, want %d with %q", r.status, msg, c.status, c.msg)
 			}
 			if strings.Contains(msg, "disk full") || strings.Contains(msg, "refused") {
 				t.Errorf("the answer %q leaks the internal error; it belongs in the log", msg)
 			}
 			if got := strings.Join(f.calls, " "); got != c.steps {
-				t.Errorf("steps %q, want %q: nothing is counted in /stats for a failed request", got, c.steps)
+				t.Errorf("steps %q, want %q", got, c.steps)
 			}
 		})
+	}
+	// The retry after a failed audit records the request without storing
+	// it again.
+	ts, f := newServer(t, server.Config{})
+	f.auditErr = errors.New("disk full")
+	post(t, ts, "k", "user=1\n")
+	f.auditErr = nil
+	if r := post(t, ts, "k", "user=1\n"); r.status != 200 || r.header.Get("Idempotency-Replayed") != "true" || f.audited != 1 || len(f.stored) != 1 {
+		t.Errorf("retry after a failed audit: %d, replayed %q, %d records, %d stored; want 200, replayed, 1, 1", r.status, r.header.Get("Idempotency-Replayed"), f.audited, len(f.stored))
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,7 +58,8 @@ func faultRun(t *testing.T, bin, stages, fault string) {
 	db := pgtest.DB(t)
 	pgtest.Truncate(t, db)
 	url := db.URL + "&application_name=" + faultApp
-	args := []string{"-audit-file", filepath.Join(t.TempDir(), "audit.log"), "-stages", stages, "-db-timeout", "2s"}
+	audit := filepath.Join(t.TempDir(), "audit.log")
+	args := []string{"-audit-file", audit, "-stages", stages, "-db-timeout", "2s"}
 	p := start(t, bin, url, args...)
 	var base atomic.Value
 	base.Store(p.public)
@@ -198,5 +201,38 @@ func faultRun(t *testing.T, bin, stages, fault string) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if err := p.wait(t, 60*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want 0; stderr:\n%s", err, p.stderr)
+	}
+
+	// The audit trail holds every acknowledged request, and only stored
+	// ones: a record is written after the commit, again on a replay.
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var rec struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("audit line is not JSON: %q", l)
+		}
+		records[rec.RequestID]++
+	}
+	notStored := 0
+	for id := range records {
+		if count(`SELECT count(*) FROM events WHERE request_id = $1`, id) == 0 {
+			notStored++
+		}
+	}
+	unrecorded := 0
+	for _, a := range acks {
+		if records[a.requestID] == 0 {
+			unrecorded++
+		}
+	}
+	t.Logf("audit trail: %d records of %d requests; %d of requests not stored, %d acknowledged requests without a record", len(strings.Split(strings.TrimSpace(string(data)), "\n")), len(records), notStored, unrecorded)
+	if notStored != 0 || unrecorded != 0 {
+		t.Errorf("the audit trail says what did not happen: %d records of requests not stored, %d acknowledged requests unrecorded", notStored, unrecorded)
 	}
 }
