@@ -161,6 +161,23 @@ func run() error {
 	// its ?seconds=N.
 	admin := &http.Server{Handler: counted(adminHandler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 
+	// Idempotency keys are kept server.KeyRetention, then forgotten: the
+	// table would otherwise grow with every keyed request.
+	go func() {
+		for {
+			if n, err := postgres.ForgetKeys(ctx, db.Pool, server.KeyRetention); err != nil && ctx.Err() == nil {
+				slog.Warn("forget old idempotency keys", "err", err)
+			} else if n > 0 {
+				slog.Info("forgot old idempotency keys", "count", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Hour):
+			}
+		}
+	}()
+
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(pubLn) }()
 	go func() { errc <- admin.Serve(adminLn) }()
