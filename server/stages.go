@@ -85,7 +85,8 @@ type Store interface {
 	Insert(ctx context.Context, req Request) (Receipt, error)
 	// Recent returns a user's newest events first, at most limit of them.
 	Recent(ctx context.Context, userID int64, limit int) ([]StoredEvent, error)
-	// Close waits for work in flight; Insert must not be called after.
+	// Close returns once every Insert in flight has finished (its events
+	// written, or its error returned) and refuses Inserts after it.
 	Close() error
 }
 

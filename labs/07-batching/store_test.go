@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,6 +365,52 @@ func TestIdempotencyKeys(t *testing.T) {
 			}
 			if n := len(stored(t, pool)); n != 15 {
 				t.Errorf("%d events stored, want 15: the racing request once", n)
+			}
+		})
+	}
+}
+
+// TestCloseDrains: Close returns only once every request queued before it is
+// written, and every Insert returns. A store whose Close returns early would
+// let the server exit with acknowledged events still unwritten.
+func TestCloseDrains(t *testing.T) {
+	for _, impl := range labtest.Under(t, all) {
+		t.Run(string(impl.Name), func(t *testing.T) {
+			pool, _ := setup(t, "lab7-close")
+			s := impl.Of(pool)
+			const clients = 16
+			var ok atomic.Int64
+			started := make(chan struct{}, clients)
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for c := range clients {
+				wg.Go(func() {
+					started <- struct{}{}
+					if insert(s, requestID(c), events(c, 50)) == nil {
+						ok.Add(1)
+					}
+				})
+			}
+			go func() { wg.Wait(); close(done) }()
+			for range clients {
+				<-started
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			atClose := len(stored(t, pool))
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second): // a guard against a hang
+				t.Fatal("Inserts still waiting 30 s after Close returned: Close must answer every queued request")
+			}
+			after := len(stored(t, pool))
+			t.Logf("%s: %d of %d Inserts succeeded; %d events stored when Close returned, %d at the end", impl.Name, ok.Load(), clients, atClose, after)
+			if after != atClose {
+				t.Errorf("%d events were written after Close returned: Close must drain the queue first", after-atClose)
+			}
+			if after != int(ok.Load())*50 {
+				t.Errorf("%d events stored for %d successful Inserts of 50", after, ok.Load())
 			}
 		})
 	}

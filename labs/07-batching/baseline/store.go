@@ -2,7 +2,9 @@ package baseline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -13,7 +15,14 @@ import (
 // Store keeps events in the events table.
 type Store struct {
 	pool *pgxpool.Pool
+	// Every Insert holds mu for reading, so Close (which takes it for
+	// writing) returns only once the Inserts in flight have finished.
+	mu     sync.RWMutex
+	closed bool
 }
+
+// ErrClosed is returned by Insert after Close.
+var ErrClosed = errors.New("event store is closed")
 
 // New returns a store on pool. It does not own the pool.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
@@ -21,6 +30,11 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Insert implements server.Store: one transaction per request, so a request
 // is stored whole or not at all, and one INSERT per event inside it.
 func (s *Store) Insert(ctx context.Context, req server.Request) (server.Receipt, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return server.Receipt{}, ErrClosed
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return server.Receipt{}, fmt.Errorf("begin: %w", err)
@@ -88,5 +102,11 @@ func (s *Store) Recent(ctx context.Context, userID int64, limit int) ([]server.S
 	return events, nil
 }
 
-// Close implements server.Store. The pool belongs to the caller.
-func (s *Store) Close() error { return nil }
+// Close implements server.Store: it waits for the Inserts in flight and
+// refuses new ones. The pool belongs to the caller.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return nil
+}
