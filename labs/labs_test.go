@@ -209,3 +209,29 @@ func TestIsolation(t *testing.T) {
 		t.Errorf("the server with exercise 6 linked built despite the broken exercise:\n%s", out)
 	}
 }
+
+// TestAuditFilePrivate: the audit file is created readable by its owner only,
+// and never opened through a symlink (whoever can write its directory must
+// not point the trail elsewhere).
+func TestAuditFilePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	stages, err := labs.Build(labs.Env{AuditPath: path}, labs.Choice{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	labs.Close(stages)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("audit file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := labs.Build(labs.Env{AuditPath: link}, labs.Choice{}); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("opening the audit trail through a symlink: %v, want an error naming the symlink", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elsewhere")); err == nil {
+		t.Error("the symlink's target was created")
+	}
+}
