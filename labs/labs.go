@@ -48,6 +48,7 @@ import (
 	"github.com/flamelab/flamelab/server"
 
 	enrich "github.com/flamelab/flamelab/labs/01-goroutines/baseline"
+	enrichsolution "github.com/flamelab/flamelab/labs/01-goroutines/solution"
 	body "github.com/flamelab/flamelab/labs/02-buffers/baseline"
 	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
@@ -120,6 +121,9 @@ type Lab struct {
 	// "fgprof" (wall clock), "allocs" or "mutex". make lab-N reports the
 	// stage's share of it as the lab's budget metric.
 	Profile string
+	// Trace: make lab-N also captures an execution trace per side, for
+	// what only a trace shows (lab 1: goroutines that live microseconds).
+	Trace bool
 	// Reads: the stage is on the read path too (GET /users/{id}/events), so
 	// make lab-N also measures reads after each leg's writes.
 	Reads bool
@@ -172,10 +176,11 @@ func (l *Lab) Linked(impl Impl) bool { _, ok := l.build[impl]; return ok }
 
 // All is the seven labs, in order.
 var All = []*Lab{
-	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
-		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu",
+	{Number: 1, Slug: "01-goroutines", Exercise: true, Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
+		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu", Trace: true,
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
+			Solution: func(_ Env, s *server.Stages) error { s.Enricher = enrichsolution.New(); return nil },
 		}},
 	{Number: 2, Slug: "02-buffers", Stage: "BodyReader", Trick: "no copies of request buffers",
 		Claim: "allocations -60%, throughput 2x", Profile: "allocs",

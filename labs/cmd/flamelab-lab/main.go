@@ -138,7 +138,7 @@ func run(args []string) error {
 	defer db.Close(context.Background())
 
 	rep, err := runner.Run(ctx, runner.Config{
-		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace, Reads: reads,
+		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, Reads: reads,
 		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr,
 	})
 	if err != nil {

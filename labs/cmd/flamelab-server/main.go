@@ -105,6 +105,7 @@ func run() error {
 		}
 	}()
 
+	server.PublishSchedStats()
 	fsyncs := new(atomic.Int64)
 	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return fsyncs.Load() }))
 	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath, Fsyncs: fsyncs, DBTimeout: *dbTimeout}, choice)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flamelab/flamelab/server"
 )
 
 // serverProc is one flamelab-server process: the server always runs in its
@@ -100,6 +102,7 @@ type memStats struct {
 	NumGC      uint32
 	RoundTrips int64 // database round trips (the server's pgx tracer)
 	Fsyncs     int64 // the audit file's fsyncs
+	Sched      server.SchedStats
 }
 
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
@@ -108,15 +111,16 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 			Mallocs uint64 `json:"Mallocs"`
 			NumGC   uint32 `json:"NumGC"`
 		} `json:"memstats"`
-		RoundTrips int64 `json:"db_round_trips"`
-		Fsyncs     int64 `json:"audit_fsyncs"`
+		RoundTrips int64             `json:"db_round_trips"`
+		Fsyncs     int64             `json:"audit_fsyncs"`
+		Sched      server.SchedStats `json:"sched"`
 	}
 	body, err := get(ctx, p.admin+"/debug/vars")
 	if err != nil {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched}, err
 }
 
 // get fetches url (always the server's loopback admin port).
