@@ -36,10 +36,10 @@ setup: ## the day before a workshop: modules, Docker + Postgres image, database 
 	@scripts/setup.sh
 
 .PHONY: test
-test: ## run every test with -race, then the CPU-share budgets without it (needs a database: see make setup)
+test: ## run every test with -race, then the budgets again without it (needs a database: see make setup)
 	$(GO) tool gotestsum --format testname -- $(TEST_FLAGS) ./...
-	@echo "CPU-share budgets, without -race (the detector distorts CPU profiles):"
-	$(GO) tool gotestsum --format testname -- -count=1 -run 'CPUShare' ./labs/...
+	@echo "The budgets again, without -race: some cannot be judged under it (labtest.NeedsNoRace)"
+	$(GO) tool gotestsum --format testname -- -count=1 -run 'Budget' ./labs/...
 
 # Which implementation of each lab's stage the server runs: LAB=IMPL pairs.
 STAGES ?= all=baseline

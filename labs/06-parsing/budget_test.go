@@ -62,9 +62,7 @@ var cpuBudget = labtest.Budget{
 }
 
 func TestCPUShareBudget(t *testing.T) {
-	if labtest.RaceEnabled {
-		t.Skip("CPU shares under the race detector measure the detector; make test runs this test in its race-free pass")
-	}
+	labtest.NeedsNoRace(t, "CPU shares under the race detector measure the detector")
 	lines := corpus()
 	// The same fixed work for every implementation, enough for some 300
 	// CPU samples (pprof samples at 100 Hz) even with a fast parser.

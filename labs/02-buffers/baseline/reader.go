@@ -20,11 +20,17 @@ func (Reader) ReadLines(body io.Reader) ([][]byte, func(), error) {
 	if len(data) == 0 {
 		return nil, func() {}, nil
 	}
-	text := strings.TrimSuffix(string(data), "\n")
-	parts := strings.Split(text, "\n")
+	text := string(data)
+	ended := strings.HasSuffix(text, "\n")
+	parts := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	lines := make([][]byte, 0, len(parts))
-	for _, p := range parts {
-		lines = append(lines, []byte(strings.TrimSuffix(p, "\r")))
+	for i, p := range parts {
+		// A "\r" is a line ending only before a "\n": a last line that
+		// ends in a lone "\r" keeps it (and the parser refuses it).
+		if i < len(parts)-1 || ended {
+			p = strings.TrimSuffix(p, "\r")
+		}
+		lines = append(lines, []byte(p))
 	}
 	return lines, func() {}, nil
 }

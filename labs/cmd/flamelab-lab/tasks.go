@@ -39,9 +39,8 @@ func goCmd(env []string, args ...string) error {
 }
 
 // check runs the lab's tests against the learner's exercise. Its budgets are
-// counts; a lab with a budget read from a CPU profile is judged in a pass
-// without the race detector, which would distort the profile, before the
-// correctness pass with it.
+// counts; a lab with a budget the race detector distorts is judged in a pass
+// without it before the correctness pass with it.
 func check(args []string) error {
 	lab, err := labFlag("check", args, flag.NewFlagSet("check", flag.ExitOnError))
 	if err != nil {
@@ -49,8 +48,8 @@ func check(args []string) error {
 	}
 	pkg := "./" + lab.Path() + "/..."
 	env := []string{labtest.EnvImpl + "=" + string(labs.Exercise)}
-	if lab.ProfileBudget {
-		fmt.Printf("lab %d: checking your exercise: the budgets first, without -race (it distorts the CPU profile one budget reads), then correctness with -race\n", lab.Number)
+	if lab.RaceFreeBudgets {
+		fmt.Printf("lab %d: checking your exercise: the budgets first, without -race (it would distort them), then correctness with -race\n", lab.Number)
 		if err := goCmd(env, "test", "-count=1", pkg); err != nil {
 			return fmt.Errorf("lab %d: your exercise does not pass yet (the messages above say why and what to look at)", lab.Number)
 		}

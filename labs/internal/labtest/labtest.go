@@ -79,6 +79,19 @@ func Budgeted[T any](tb testing.TB, all map[labs.Impl]T) []Impl[T] {
 	return out
 }
 
+// NeedsNoRace skips t under the race detector, saying why. It is for budgets
+// the detector distorts: it slows memory accesses unevenly (a CPU profile's
+// shares), and it makes sync.Pool drop items at random (allocation counts of
+// a pooled reader). Such a test must be named ...Budget...: make test runs
+// every Budget test a second time without -race, so it is never only
+// skipped.
+func NeedsNoRace(t *testing.T, why string) {
+	t.Helper()
+	if RaceEnabled {
+		t.Skip(why + "; make test and make check-N judge it in their pass without -race")
+	}
+}
+
 // Budget is one of a lab's budgets: a count the fix must keep within its
 // limit, and the baseline must exceed.
 type Budget struct {
