@@ -11,7 +11,8 @@
 // so one 1 MiB request does not leave megabytes pinned in the pool.
 //
 // It does not learn the request's Content-Length: once the pool is warm, the
-// buffers already have the capacity a typical body needs, so sizing up front
-// would save a copy only on the first requests and on unusually big bodies
-// (the lesson measures it). The stage interface stays an io.Reader.
+// buffers already have the capacity a typical body needs (the budget test
+// measures no allocation at all per 5 KB body), so sizing up front would save
+// a few copies only on the first requests and on bodies over 64 KiB, which
+// are not pooled anyway. The stage interface stays an io.Reader.
 package solution

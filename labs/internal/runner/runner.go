@@ -63,6 +63,7 @@ type Leg struct {
 	GCCycles         uint32
 	RoundTripsPerReq float64      // database round trips per request
 	FsyncsPerReq     float64      // audit fsyncs per request
+	BytesPerReq      float64      // bytes allocated per request
 	GoroutinesPerReq float64      // goroutines the server created per request (runtime/metrics)
 	SchedP99         float64      // p99 of the time goroutines waited runnable, over the leg, in µs
 	Reads            *load.Result // the read phase, when the lab has one
@@ -278,6 +279,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		GCCycles:         after.NumGC - before.NumGC,
 		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
 		FsyncsPerReq:     float64(after.Fsyncs-before.Fsyncs) / float64(res.Requests),
+		BytesPerReq:      float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Requests),
 		GoroutinesPerReq: float64(after.Sched.GoroutinesCreated-before.Sched.GoroutinesCreated) / float64(res.Requests),
 		SchedP99:         after.Sched.Latencies.Sub(before.Sched.Latencies).Quantile(0.99) * 1e6,
 	}, nil
@@ -507,6 +509,7 @@ func metrics(rep *Report) []Metric {
 		{"latency p50", "ms", false, func(l Leg) float64 { return ms(l.Load.P50) }},
 		{"latency p99", "ms", false, func(l Leg) float64 { return ms(l.Load.P99) }},
 		{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }},
+		{"allocated bytes", "per request", false, func(l Leg) float64 { return l.BytesPerReq }},
 		{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }},
 		{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }},
 		{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }},

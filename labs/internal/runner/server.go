@@ -99,6 +99,7 @@ func (p *serverProc) kill() {
 // memStats are the runtime counters the runner turns into per-request figures.
 type memStats struct {
 	Mallocs    uint64
+	TotalAlloc uint64 // bytes allocated, cumulative
 	NumGC      uint32
 	RoundTrips int64 // database round trips (the server's pgx tracer)
 	Fsyncs     int64 // the audit file's fsyncs
@@ -108,8 +109,9 @@ type memStats struct {
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 	var v struct {
 		MemStats struct {
-			Mallocs uint64 `json:"Mallocs"`
-			NumGC   uint32 `json:"NumGC"`
+			Mallocs    uint64 `json:"Mallocs"`
+			TotalAlloc uint64 `json:"TotalAlloc"`
+			NumGC      uint32 `json:"NumGC"`
 		} `json:"memstats"`
 		RoundTrips int64             `json:"db_round_trips"`
 		Fsyncs     int64             `json:"audit_fsyncs"`
@@ -120,7 +122,7 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched}, err
 }
 
 // get fetches url (always the server's loopback admin port).
