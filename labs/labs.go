@@ -52,6 +52,7 @@ import (
 	body "github.com/flamelab/flamelab/labs/02-buffers/baseline"
 	bodysolution "github.com/flamelab/flamelab/labs/02-buffers/solution"
 	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
+	statssolution "github.com/flamelab/flamelab/labs/03-locks/solution"
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
 	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
 	auditsolution "github.com/flamelab/flamelab/labs/05-blocking/solution"
@@ -125,6 +126,9 @@ type Lab struct {
 	// Trace: make lab-N also captures an execution trace per side, for
 	// what only a trace shows (lab 1: goroutines that live microseconds).
 	Trace bool
+	// StatsReaders: make lab-N runs GET /stats readers beside the ingest
+	// load, one of them slow, and reports /stats latency (lab 3).
+	StatsReaders bool
 	// Reads: the stage is on the read path too (GET /users/{id}/events), so
 	// make lab-N also measures reads after each leg's writes.
 	Reads bool
@@ -189,10 +193,11 @@ var All = []*Lab{
 			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.BodyReader = bodysolution.New(); return nil },
 		}},
-	{Number: 3, Slug: "03-locks", Stage: "Stats", Trick: "no global lock held while working",
+	{Number: 3, Slug: "03-locks", Exercise: true, StatsReaders: true, Stage: "Stats", Trick: "no global lock held while working",
 		Claim: "thread blocking -50%", Profile: "mutex",
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
+			Solution: func(_ Env, s *server.Stages) error { s.Stats = statssolution.New(); return nil },
 		}},
 	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
 		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,

@@ -18,6 +18,9 @@ type SchedStats struct {
 	// runnable before they ran. Counts[i] fell in [Bounds[i], Bounds[i+1]);
 	// the infinite bounds are written as ±math.MaxFloat64 (JSON has no Inf).
 	Latencies Histogram `json:"latencies_seconds"`
+	// MutexWait: /sync/mutex/wait/total:seconds, the time goroutines spent
+	// blocked on a sync.Mutex or RWMutex, summed over goroutines.
+	MutexWait float64 `json:"mutex_wait_seconds"`
 }
 
 // Histogram is a runtime/metrics histogram in a form JSON can carry.
@@ -61,7 +64,7 @@ func (h Histogram) Sub(earlier Histogram) Histogram {
 
 // ReadSchedStats reads the scheduler's counters now.
 func ReadSchedStats() SchedStats {
-	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}, {Name: "/sched/latencies:seconds"}}
+	s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}, {Name: "/sched/latencies:seconds"}, {Name: "/sync/mutex/wait/total:seconds"}}
 	metrics.Read(s)
 	var out SchedStats
 	if s[0].Value.Kind() == metrics.KindUint64 {
@@ -74,6 +77,9 @@ func ReadSchedStats() SchedStats {
 		for i, b := range h.Buckets {
 			out.Latencies.Bounds[i] = max(-math.MaxFloat64, min(math.MaxFloat64, b))
 		}
+	}
+	if s[2].Value.Kind() == metrics.KindFloat64 {
+		out.MutexWait = s[2].Value.Float64()
 	}
 	return out
 }

@@ -138,7 +138,7 @@ func run(args []string) error {
 	defer db.Close(context.Background())
 
 	rep, err := runner.Run(ctx, runner.Config{
-		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, Reads: reads,
+		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, StatsReaders: statsReaders(lab), Reads: reads,
 		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr,
 	})
 	if err != nil {
@@ -155,4 +155,13 @@ func run(args []string) error {
 	}
 	fmt.Printf("\nreport: %s/report.md, %s/report.html (flame graphs linked there); make flame-%d opens pprof's UI\n", latest, latest, lab.Number)
 	return nil
+}
+
+// statsReaders is how many fast GET /stats clients run beside the ingest
+// load (plus one slow one) for labs whose stage is on that path.
+func statsReaders(lab *labs.Lab) int {
+	if lab.StatsReaders {
+		return 3
+	}
+	return 0
 }

@@ -44,8 +44,11 @@ func fmtNum(v float64) string {
 }
 
 // ratioText shows after/before with its range over the pairs.
+// RatioText is the ratio column: the median per-pair ratio and its range.
+func (m Metric) RatioText() string { return m.ratioText() }
+
 func (m Metric) ratioText() string {
-	if math.IsNaN(m.Ratio) {
+	if m.NoRatio || math.IsNaN(m.Ratio) {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2fx [%.2f–%.2f]", m.Ratio, m.RatioMin, m.RatioMax)
@@ -169,7 +172,7 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before</th><th>after</th><th>after/before [min–max]</th><th>verdict</th></tr>
-{{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{printf "%.2fx [%.2f–%.2f]" .Ratio .RatioMin .RatioMax}}</td><td>{{.Verdict}}</td></tr>
+{{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{.RatioText}}</td><td>{{.Verdict}}</td></tr>
 {{end}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
 <h2>Medians</h2>

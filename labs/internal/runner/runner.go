@@ -34,11 +34,14 @@ type Config struct {
 	// ProfileWork is the least work, in seconds at the side's measured
 	// rate, that a profiled leg does; 0 means 3 (300 CPU samples at most).
 	ProfileWork float64
-	Trace       bool   // also capture a short execution trace
-	ServerBin   string // a built flamelab-server
-	DB          *postgres.Database
-	OutDir      string    // profiles/lab-N/<timestamp>
-	Progress    io.Writer // progress lines; nil for none
+	Trace       bool // also capture a short execution trace
+	// StatsReaders: this many GET /stats clients in a loop, and one slow
+	// one, beside every measured leg's ingest load; 0: none.
+	StatsReaders int
+	ServerBin    string // a built flamelab-server
+	DB           *postgres.Database
+	OutDir       string    // profiles/lab-N/<timestamp>
+	Progress     io.Writer // progress lines; nil for none
 
 	started time.Time
 }
@@ -61,12 +64,14 @@ type Leg struct {
 	Load             load.Result
 	AllocsPerReq     float64
 	GCCycles         uint32
-	RoundTripsPerReq float64      // database round trips per request
-	FsyncsPerReq     float64      // audit fsyncs per request
-	BytesPerReq      float64      // bytes allocated per request
-	GoroutinesPerReq float64      // goroutines the server created per request (runtime/metrics)
-	SchedP99         float64      // p99 of the time goroutines waited runnable, over the leg, in µs
-	Reads            *load.Result // the read phase, when the lab has one
+	RoundTripsPerReq float64             // database round trips per request
+	FsyncsPerReq     float64             // audit fsyncs per request
+	BytesPerReq      float64             // bytes allocated per request
+	MutexWaitPerReq  float64             // µs goroutines spent blocked on mutexes, per request
+	Stats            *load.ReadersResult // the /stats readers, when the lab has them
+	GoroutinesPerReq float64             // goroutines the server created per request (runtime/metrics)
+	SchedP99         float64             // p99 of the time goroutines waited runnable, over the leg, in µs
+	Reads            *load.Result        // the read phase, when the lab has one
 }
 
 // Report is everything a run found; it is also written as report.json.
@@ -96,6 +101,9 @@ type Metric struct {
 	Unit           string
 	HigherIsBetter bool
 	A, B           []float64
+	// NoRatio: a side measured 0 (say, no mutex wait at all), so there is
+	// no ratio; Ratio is then 0 rather than NaN, which JSON cannot carry.
+	NoRatio bool
 	compare.Result
 }
 
@@ -235,6 +243,17 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 	if during != nil {
 		wg.Go(during)
 	}
+	// The /stats readers run exactly as long as the measured ingest.
+	var statsRes *load.ReadersResult
+	var statsErr error
+	readersCtx, stopReaders := context.WithCancel(ctx)
+	defer stopReaders()
+	if c.StatsReaders > 0 {
+		wg.Go(func() {
+			r, err := load.StatsReaders(readersCtx, srv.public, c.StatsReaders)
+			statsRes, statsErr = &r, err
+		})
+	}
 	last := time.Now()
 	res, err := load.Run(ctx, spec, func(done, total int) {
 		if time.Since(last) >= time.Second {
@@ -242,6 +261,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 			c.progress("  %d/%d requests", done, total)
 		}
 	})
+	stopReaders()
 	if err != nil {
 		return Leg{}, err
 	}
@@ -249,6 +269,9 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 	wg.Wait()
 	if err != nil {
 		return Leg{}, err
+	}
+	if statsErr != nil {
+		return Leg{}, fmt.Errorf("/stats readers: %w", statsErr)
 	}
 	if res.Succeeded != res.Requests {
 		return Leg{}, fmt.Errorf("%d of %d requests failed (%v): a comparison of failing servers means nothing; server log:\n%s",
@@ -280,6 +303,8 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
 		FsyncsPerReq:     float64(after.Fsyncs-before.Fsyncs) / float64(res.Requests),
 		BytesPerReq:      float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Requests),
+		MutexWaitPerReq:  (after.Sched.MutexWait - before.Sched.MutexWait) * 1e6 / float64(res.Requests),
+		Stats:            statsRes,
 		GoroutinesPerReq: float64(after.Sched.GoroutinesCreated-before.Sched.GoroutinesCreated) / float64(res.Requests),
 		SchedP99:         after.Sched.Latencies.Sub(before.Sched.Latencies).Quantile(0.99) * 1e6,
 	}, nil
@@ -515,6 +540,12 @@ func metrics(rep *Report) []Metric {
 		{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }},
 		{"goroutines created", "per request", false, func(l Leg) float64 { return l.GoroutinesPerReq }},
 		{"scheduler latency p99", "µs", false, func(l Leg) float64 { return l.SchedP99 }},
+		{"mutex wait", "µs per request", false, func(l Leg) float64 { return l.MutexWaitPerReq }},
+	}
+	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Stats != nil {
+		defs = append(defs,
+			metricDef{"/stats latency p99", "ms", false, func(l Leg) float64 { return ms(l.Stats.P99) }},
+			metricDef{"/stats reads", "per leg", true, func(l Leg) float64 { return float64(l.Stats.Reads) }})
 	}
 	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Reads != nil {
 		defs = append(defs,
@@ -527,7 +558,8 @@ func metrics(rep *Report) []Metric {
 		if r, err := compare.Pairs(m.A, m.B); err == nil {
 			m.Result = r
 		} else {
-			m.Result = compare.Result{MedianA: median(m.A), MedianB: median(m.B), Ratio: math.NaN(), P: 1}
+			m.Result = compare.Result{MedianA: median(m.A), MedianB: median(m.B), P: 1}
+			m.NoRatio = true
 			m.Warnings = append(m.Warnings, err.Error())
 		}
 		out = append(out, m)

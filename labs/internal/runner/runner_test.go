@@ -74,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &parsed); err != nil {
 		t.Fatalf("report.json does not parse: %v", err)
 	}
-	if parsed.Lab != 6 || len(parsed.Metrics) != 10 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
+	if parsed.Lab != 6 || len(parsed.Metrics) != 11 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
 		t.Errorf("report.json: lab %d, %d metrics, legs %+v", parsed.Lab, len(parsed.Metrics), parsed.A.Legs)
 	}
 	if l := rep.A.Legs[0]; l.AllocsPerReq <= 0 || l.RoundTripsPerReq <= 0 || l.FsyncsPerReq <= 0 || l.GoroutinesPerReq <= 0 || l.BytesPerReq <= 0 || l.SchedP99 <= 0 {
