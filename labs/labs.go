@@ -54,6 +54,7 @@ import (
 	stats "github.com/flamelab/flamelab/labs/03-locks/baseline"
 	statssolution "github.com/flamelab/flamelab/labs/03-locks/solution"
 	encode "github.com/flamelab/flamelab/labs/04-copies/baseline"
+	encodesolution "github.com/flamelab/flamelab/labs/04-copies/solution"
 	audit "github.com/flamelab/flamelab/labs/05-blocking/baseline"
 	auditsolution "github.com/flamelab/flamelab/labs/05-blocking/solution"
 	parse "github.com/flamelab/flamelab/labs/06-parsing/baseline"
@@ -199,10 +200,11 @@ var All = []*Lab{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Stats = statssolution.New(); return nil },
 		}},
-	{Number: 4, Slug: "04-copies", Stage: "Encoder", Trick: "audit copies and allocations",
+	{Number: 4, Slug: "04-copies", Exercise: true, RaceFreeBudgets: true, Stage: "Encoder", Trick: "audit copies and allocations",
 		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
+			Solution: func(_ Env, s *server.Stages) error { s.Encoder = encodesolution.New(); return nil },
 		}},
 	{Number: 5, Slug: "05-blocking", Exercise: true, Stage: "Auditor", Trick: "never block the request path",
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",

@@ -83,6 +83,7 @@ func run(args []string) error {
 		trace    = fs.Bool("trace", false, "also capture a 2-second execution trace per side")
 		out      = fs.String("out", "profiles", "where lab-N/<timestamp>/ goes")
 		seed     = fs.Uint64("seed", 1, "payload seed")
+		goexp    = fs.String("goexperiment", "", "GOEXPERIMENT for building the server (both sides), e.g. nogreenteagc")
 	)
 	fs.Parse(args)
 
@@ -125,7 +126,12 @@ func run(args []string) error {
 	if cand == labs.Exercise {
 		build = append(build, "-tags", lab.ExerciseTag())
 	}
-	if outp, err := exec.CommandContext(ctx, "go", append(build, "./labs/cmd/flamelab-server")...).CombinedOutput(); err != nil {
+	gobuild := exec.CommandContext(ctx, "go", append(build, "./labs/cmd/flamelab-server")...)
+	if *goexp != "" {
+		gobuild.Env = append(os.Environ(), "GOEXPERIMENT="+*goexp)
+		fmt.Fprintf(os.Stderr, "lab-%d: building with GOEXPERIMENT=%s\n", lab.Number, *goexp)
+	}
+	if outp, err := gobuild.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, outp)
 	}
 	defer os.Remove(bin)
