@@ -60,7 +60,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "before: %s   after: %s   %d pairs of %d requests (%s, %d workers, %d lines each)\n\n",
 		r.A.Impl, r.B.Impl, r.Pairs, r.Load.Requests, r.Load.Mode, r.Load.Workers, r.Load.Lines)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tbefore\tafter\tafter/before [min–max]\tverdict\t")
+	lo, hi := r.LegSeconds()
+	fmt.Fprintf(w, "legs lasted %.1f to %.1f s; the order was balanced (A B, B A, ...)\n\n", lo, hi)
+	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict\t")
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
@@ -103,12 +105,14 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		r.Trick, r.Claim, r.Started.Format("2006-01-02 15:04 MST"), r.Machine, r.Database)
 	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
 		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
-	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after, fresh server and empty table each leg; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs)
+	lo, hi := r.LegSeconds()
+	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs, lo, hi)
+	fmt.Fprintf(w, "- the medians are per side; the ratio column is the median of the per-pair ratios (each pair ran back to back), which is why it need not equal after/before of the medians\n")
 	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
 	if len(r.StillBase) > 0 {
 		fmt.Fprintf(w, "- still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
 	}
-	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before [min–max over pairs] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before: median of pair ratios [min–max] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")
 	for _, m := range r.Metrics {
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
@@ -117,13 +121,11 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "> warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "\n## Every leg\n\n| leg | side | req/s | p50 ms | p99 ms | allocs/req | GC cycles | round trips/req |\n|---|---|---|---|---|---|---|---|\n")
-	for i := range r.Pairs {
-		for _, s := range []*Side{r.A, r.B} {
-			l := s.Legs[i]
-			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %d | %s |\n", i+1, s.Name, fmtNum(l.Load.ReqPerSec),
-				fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles, fmtNum(l.RoundTripsPerReq))
-		}
+	fmt.Fprintf(w, "\n## Every leg, in the order run\n\n| pair | side | seconds | req/s | p50 ms | p99 ms | allocs/req | GC cycles | round trips/req |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, row := range r.LegRows() {
+		l := row.Leg
+		fmt.Fprintf(w, "| %d | %s | %.1f | %s | %s | %s | %s | %d | %s |\n", row.Pair, row.Side, l.Load.Duration.Seconds(), fmtNum(l.Load.ReqPerSec),
+			fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles, fmtNum(l.RoundTripsPerReq))
 	}
 	fmt.Fprintf(w, "\n## Flame graphs\n\n")
 	for _, name := range slices.Sorted(maps.Keys(r.Flamegraphs)) {
@@ -156,7 +158,7 @@ func (r *Report) Bars() []bar {
 }
 
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
-	"num": fmtNum, "pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"num": fmtNum, "msOf": ms, "pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
 	"sorted": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
 }).Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>flamelab lab {{.Lab}}: before/after</title>
@@ -168,10 +170,10 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 </style></head><body>
 <h1>lab {{.Lab}} ({{.Slug}}): {{.Trick}}</h1>
 <p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
-<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after.
+<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). The ratio column is the median of the per-pair ratios, not the ratio of the medians.
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
-<table><tr><th>metric</th><th>before</th><th>after</th><th>after/before [min–max]</th><th>verdict</th></tr>
+<table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{.RatioText}}</td><td>{{.Verdict}}</td></tr>
 {{end}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
@@ -181,6 +183,10 @@ Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</
 <rect class="b" x="230" y="2" width="{{printf "%.1f" .WB}}" height="20"/><text x="{{printf "%.1f" .WB}}" dx="236" y="16">before {{num .Before}}</text>
 <rect class="a" x="230" y="26" width="{{printf "%.1f" .WA}}" height="20"/><text x="{{printf "%.1f" .WA}}" dx="236" y="40">after {{num .After}}</text>
 </svg><br>{{end}}
+<h2>Every leg, in the order run</h2>
+<table><tr><th>pair</th><th>side</th><th>seconds</th><th>req/s</th><th>p50 ms</th><th>p99 ms</th><th>allocs/req</th><th>GC cycles</th><th>round trips/req</th></tr>
+{{range .LegRows}}<tr><td>{{.Pair}}</td><td>{{.Side}}</td><td>{{printf "%.1f" .Leg.Load.Duration.Seconds}}</td><td>{{num .Leg.Load.ReqPerSec}}</td><td>{{num (msOf .Leg.Load.P50)}}</td><td>{{num (msOf .Leg.Load.P99)}}</td><td>{{num .Leg.AllocsPerReq}}</td><td>{{.Leg.GCCycles}}</td><td>{{num .Leg.RoundTripsPerReq}}</td></tr>
+{{end}}</table>
 <h2>Flame graphs</h2><ul>
 {{range $name := sorted .Flamegraphs}}<li><a href="{{index $.Flamegraphs $name}}">{{$name}}</a></li>
 {{end}}</ul>
@@ -188,3 +194,28 @@ Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</
 {{range $name := sorted .Tops}}<h3>{{$name}}</h3><pre>{{index $.Tops $name}}</pre>{{end}}
 </body></html>
 `))
+
+// LegRow is one measured leg, as it was run.
+type LegRow struct {
+	Pair int
+	Side string
+	Leg  Leg
+}
+
+// LegRows lists the measured legs in the order they ran: pair i ran
+// before-after when i was even (0-based), after-before when odd.
+func (r *Report) LegRows() []LegRow {
+	var out []LegRow
+	for i := range r.Pairs {
+		order := []*Side{r.A, r.B}
+		if i%2 == 1 {
+			order = []*Side{r.B, r.A}
+		}
+		for _, s := range order {
+			if i < len(s.Legs) {
+				out = append(out, LegRow{Pair: i + 1, Side: s.Name, Leg: s.Legs[i]})
+			}
+		}
+	}
+	return out
+}

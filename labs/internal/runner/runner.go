@@ -95,6 +95,22 @@ type Report struct {
 	ElapsedSecs float64
 }
 
+// LegSeconds returns the shortest and longest measured leg, in seconds: a
+// leg must last long enough to measure (a few seconds), whichever side ran.
+func (r *Report) LegSeconds() (lo, hi float64) {
+	lo = math.Inf(1)
+	for _, s := range []*Side{r.A, r.B} {
+		for _, l := range s.Legs {
+			d := l.Load.Duration.Seconds()
+			lo, hi = min(lo, d), max(hi, d)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		lo = 0
+	}
+	return lo, hi
+}
+
 // Metric is one row of the before/after table.
 type Metric struct {
 	Name           string
@@ -154,10 +170,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	// The measured pairs, alternating, so drift of the machine hits both
-	// sides alike.
+	// sides alike, and in a balanced order (A B, B A, A B, ...): with a
+	// fixed order, a machine that slowly speeds up or slows down makes
+	// every "after" leg look better or worse, and an A/A run was once
+	// called significant that way.
 	total := 2 * cfg.Pairs
 	for i := range cfg.Pairs {
-		for j, side := range []*Side{rep.A, rep.B} {
+		order := []*Side{rep.A, rep.B}
+		if i%2 == 1 {
+			order = []*Side{rep.B, rep.A}
+		}
+		for j, side := range order {
 			cfg.progress("lab-%d: leg %d/%d: %s (%s)", n, 2*i+j+1, total, side.Name, side.Impl)
 			leg, err := cfg.measure(ctx, side, fmt.Sprintf("leg%d", 2*i+j+1))
 			if err != nil {

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,5 +89,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(string(html), "<script src=") || strings.Contains(string(html), "https://") {
 		t.Error("report.html must work offline: no external resources")
+	}
+}
+
+// TestLegRowsBalanced: the legs are listed in the order they ran, A B then
+// B A, pair after pair.
+func TestLegRowsBalanced(t *testing.T) {
+	leg := func(rps float64) Leg { return Leg{Load: load.Result{ReqPerSec: rps}} }
+	r := &Report{Pairs: 3,
+		A: &Side{Name: "before", Legs: []Leg{leg(1), leg(3), leg(5)}},
+		B: &Side{Name: "after", Legs: []Leg{leg(2), leg(4), leg(6)}}}
+	var got []string
+	for _, row := range r.LegRows() {
+		got = append(got, fmt.Sprintf("%d%s%.0f", row.Pair, row.Side[:1], row.Leg.Load.ReqPerSec))
+	}
+	if want := "1b1 1a2 2a4 2b3 3b5 3a6"; strings.Join(got, " ") != want {
+		t.Errorf("legs in order %q, want %q", strings.Join(got, " "), want)
 	}
 }
