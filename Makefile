@@ -98,6 +98,10 @@ check-%: FORCE ## run lab N's tests against your exercise; fails until your fix 
 reset-%: FORCE ## restore lab N's exercise from its baseline (your changes are lost)
 	@$(LAB) reset -lab $*
 
+.PHONY: capstone
+capstone: ## all seven fixes: all-baseline vs all-solution, both waterfalls, the ablation (QUICK=1: a small one)
+	@$(LAB) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
+
 FUZZTIME ?= 2m
 
 fuzz-%: FORCE ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)

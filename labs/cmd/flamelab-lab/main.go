@@ -7,6 +7,7 @@
 //	flamelab-lab bench -lab 6 [-count 10]                                make bench-6
 //	flamelab-lab fuzz -lab 6 [-fuzztime 2m]                              make fuzz-6
 //	flamelab-lab tags all=baseline,6=exercise                            the -tags make serve builds with
+//	flamelab-lab capstone [-quick]                                       make capstone
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
@@ -51,6 +52,8 @@ func main() {
 		err = fuzz(os.Args[2:])
 	case "tags":
 		err = tags(os.Args[2:])
+	case "capstone":
+		err = capstone(os.Args[2:])
 	default:
 		usage()
 	}
@@ -64,7 +67,8 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
   flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] [flags]
   flamelab-lab check|reset|bench|fuzz -lab N [flags]
-  flamelab-lab tags STAGES`)
+  flamelab-lab tags STAGES
+  flamelab-lab capstone [-quick] [flags]`)
 	os.Exit(2)
 }
 

@@ -42,6 +42,11 @@ type Config struct {
 	DB           *postgres.Database
 	OutDir       string    // profiles/lab-N/<timestamp>
 	Progress     io.Writer // progress lines; nil for none
+	// Stages, if set, are the -stages of side A and side B, instead of
+	// lab N's baseline and candidate with the other labs fixed (the
+	// capstone compares whole configurations). Lab then only names the
+	// report; its number 0 means no stage share is computed.
+	Stages *[2]string
 
 	started time.Time
 }
@@ -157,6 +162,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	n := cfg.Lab.Number
 	aStages, stillBase := stagesFor(n, labs.Baseline)
 	bStages, _ := stagesFor(n, cfg.Candidate)
+	if cfg.Stages != nil {
+		aStages, bStages, stillBase = cfg.Stages[0], cfg.Stages[1], nil
+	}
 	rep := &Report{
 		Lab: n, Slug: cfg.Lab.Slug, Trick: cfg.Lab.Trick, Claim: cfg.Lab.Claim, Profile: cfg.Lab.Profile,
 		Started: start, Machine: machine(), Database: strings.TrimPrefix(cfg.DB.String(), "database: "), Load: cfg.Load, Pairs: cfg.Pairs,
@@ -357,6 +365,9 @@ func (c *Config) profile(ctx context.Context, side *Side) error {
 		if err := c.profilePass(ctx, side, pass); err != nil {
 			return err
 		}
+	}
+	if c.Lab.Number == 0 {
+		return nil // a comparison of whole configurations: no one stage
 	}
 	// The lab's own metric: the stage's share of the lab's profile.
 	p, err := flame.Load(side.Profiles[c.Lab.Profile])

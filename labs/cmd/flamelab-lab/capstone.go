@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/labs/internal/runner"
+	"github.com/flamelab/flamelab/server/postgres"
+)
+
+// capstone runs make capstone: all-baseline against all-solution, the two
+// waterfalls and the ablation.
+func capstone(args []string) error {
+	fs := flag.NewFlagSet("capstone", flag.ExitOnError)
+	var (
+		quick    = fs.Bool("quick", false, "one small pair and one round: checks the pipeline, measures little")
+		pairs    = fs.Int("pairs", 5, "alternating pairs of the all-baseline against all-solution comparison")
+		rounds   = fs.Int("rounds", 3, "round-robin rounds over the waterfall and ablation configurations")
+		requests = fs.Int("requests", 1200, "measured requests per leg")
+		workers  = fs.Int("workers", 32, "concurrent clients")
+		lines    = fs.Int("lines", 50, "access-log lines per request")
+		profSecs = fs.Int("profile-seconds", 4, "fgprof window at each step of the profile-order waterfall")
+		out      = fs.String("out", "profiles", "where capstone/<timestamp>/ goes")
+	)
+	fs.Parse(args)
+	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 60, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
+	if *quick {
+		*pairs, *rounds, *profSecs = 1, 1, 1
+		spec.Requests, spec.Warmup = 80, 10
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	runDir := filepath.Join(*out, "capstone", time.Now().Format("20060102-150405"))
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "capstone: building flamelab-server")
+	bin := filepath.Join(runDir, "flamelab-server")
+	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, outp)
+	}
+	defer os.Remove(bin)
+	db, err := postgres.Provision(ctx, postgres.Options{Durability: postgres.Durable, CloseOnInterrupt: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+
+	cs, err := runner.RunCapstone(ctx, runner.CapstoneConfig{
+		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr},
+		Rounds: *rounds, ProfileSeconds: *profSecs,
+	})
+	if err != nil {
+		return err
+	}
+	latest := filepath.Join(*out, "capstone", "latest")
+	os.Remove(latest)
+	if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
+		return err
+	}
+	fmt.Println()
+	cs.WriteText(os.Stdout)
+	if *quick {
+		fmt.Println("\n(QUICK: one small pair and one round; the pipeline is checked, the numbers mean little)")
+	}
+	fmt.Printf("\nreport: %s/capstone.md, %s/capstone.html; the comparison's profiles and flame graphs: %s/compare/ (took %.0f s)\n", latest, latest, latest, cs.ElapsedSecs)
+	return nil
+}

@@ -1,0 +1,411 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/flame"
+	"github.com/flamelab/flamelab/labs/internal/load"
+)
+
+// CapstoneConfig is one make capstone run.
+type CapstoneConfig struct {
+	// Base carries the load, the server binary, the database, the output
+	// directory and the pairs of the all-baseline vs all-solution
+	// comparison; its Lab and Stages are set by RunCapstone.
+	Base Config
+	// Rounds: how many times every configuration of the waterfalls and
+	// the ablation is measured, round robin, each round in a rotated order.
+	Rounds int
+	// ProfileSeconds: the fgprof window at each step of the profile-order
+	// waterfall.
+	ProfileSeconds int
+}
+
+// Step is one configuration of a waterfall or of the ablation.
+type Step struct {
+	Label  string    // what changed, e.g. "+ lab 7 (07-batching)"
+	Stages string    // the -stages it runs
+	Fixed  []int     // the labs at their solution
+	RPS    []float64 // req/s, one per round
+	Median float64
+	// Shares, for a step of the profile-order waterfall: each stage still
+	// at baseline, its share of the request handler's wall-clock time in
+	// the server as it was before this step (fgprof), which chose it.
+	Shares map[int]float64 `json:",omitempty"`
+}
+
+// Capstone is what RunCapstone measured.
+type Capstone struct {
+	Started  time.Time
+	Machine  string
+	Database string
+	Load     load.Spec
+	Rounds   int
+	Compare  *Report // all-baseline against all-solution, alternating
+	Article  []Step  // fixing labs 1, 2, ..., 7 in turn
+	Profiled []Step  // fixing, at each step, the stage the profile shows widest
+	Ablation []Step  // all-solution with one stage put back to baseline
+	Final    float64 // the all-solution median req/s of the round robin
+	// HalfArticle and HalfProfiled: after how many steps each order passes
+	// half of Final.
+	HalfArticle, HalfProfiled int
+	ElapsedSecs               float64
+}
+
+// stagesOf returns the -stages value with exactly the labs in fixed at
+// their solution.
+func stagesOf(fixed []int) string {
+	parts := []string{"all=baseline"}
+	for _, n := range slices.Sorted(slices.Values(fixed)) {
+		parts = append(parts, fmt.Sprintf("%d=solution", n))
+	}
+	return strings.Join(parts, ",")
+}
+
+// handler matches the server's request handler frame: the shares of the
+// profile order are shares of the time requests spent in it.
+var handler = regexp.MustCompile(`^github\.com/flamelab/flamelab/server\.\(\*Server\)\.ServeHTTP$`)
+
+// StageShares returns, for each lab in candidates, the share of the request
+// handler's samples (in p, a wall-clock fgprof profile) spent in that lab's
+// baseline stage.
+func StageShares(p *profile.Profile, candidates []*labs.Lab) (map[int]float64, error) {
+	h, err := flame.FuncShare(p, handler, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]float64{}
+	for _, l := range candidates {
+		re := regexp.MustCompile("^" + regexp.QuoteMeta(l.Package(labs.Baseline)) + `\.`)
+		s, err := flame.FuncShare(p, re, "")
+		if err != nil {
+			return nil, err
+		}
+		if h.Cum > 0 {
+			out[l.Number] = s.Cum / h.Cum
+		}
+	}
+	return out, nil
+}
+
+// Widest returns the lab with the largest share (the lower number on a tie).
+func Widest(shares map[int]float64) int {
+	best := 0
+	for _, n := range slices.Sorted(keys(shares)) {
+		if best == 0 || shares[n] > shares[best] {
+			best = n
+		}
+	}
+	return best
+}
+
+func keys(m map[int]float64) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// RunCapstone measures the whole server: all-baseline against
+// all-solution, the two waterfalls and the ablation.
+func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
+	start := time.Now()
+	c := cc.Base
+	c.started = start
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	cs := &Capstone{Started: start, Machine: machine(), Database: strings.TrimPrefix(c.DB.String(), "database: "), Load: c.Load, Rounds: cc.Rounds}
+
+	// 1. The headline comparison, with every metric and profile a lab has.
+	cmp := c
+	cmp.Lab = &labs.Lab{Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof"}
+	cmp.Stages = &[2]string{stagesOf(nil), stagesOf(allLabs())}
+	cmp.OutDir = filepath.Join(c.OutDir, "compare")
+	c.progress("capstone: all-baseline against all-solution, %d alternating pairs", c.Pairs)
+	rep, err := Run(ctx, cmp)
+	if err != nil {
+		return nil, fmt.Errorf("all-baseline against all-solution: %w", err)
+	}
+	cs.Compare = rep
+
+	// 2. The profile's order: at each step, profile the server as it is
+	// and fix the stage whose baseline is widest in the handler's wall
+	// clock.
+	var fixed []int
+	prof := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
+	for len(fixed) < len(labs.All) {
+		var unfixed []*labs.Lab
+		for _, l := range labs.All {
+			if !slices.Contains(fixed, l.Number) {
+				unfixed = append(unfixed, l)
+			}
+		}
+		var shares map[int]float64 // the last stage left needs no choosing
+		next := unfixed[0].Number
+		if len(unfixed) > 1 {
+			c.progress("capstone: profiling %s to choose the next fix", stagesOf(fixed))
+			p, err := c.wallProfile(ctx, stagesOf(fixed), cc.ProfileSeconds, len(fixed))
+			if err != nil {
+				return nil, err
+			}
+			if shares, err = StageShares(p, unfixed); err != nil {
+				return nil, err
+			}
+			next = Widest(shares)
+		}
+		fixed = append(fixed, next)
+		l, _ := labs.ByNumber(next)
+		prof = append(prof, Step{Label: fmt.Sprintf("+ lab %d (%s)", next, l.Slug), Stages: stagesOf(fixed), Fixed: slices.Clone(fixed), Shares: shares})
+	}
+
+	// 3. The article's order, and the ablation.
+	art := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
+	for i, l := range labs.All {
+		f := allLabs()[:i+1]
+		art = append(art, Step{Label: fmt.Sprintf("+ lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
+	}
+	var abl []Step
+	for _, l := range labs.All {
+		var f []int
+		for _, n := range allLabs() {
+			if n != l.Number {
+				f = append(f, n)
+			}
+		}
+		abl = append(abl, Step{Label: fmt.Sprintf("all solution but lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
+	}
+
+	// 4. Every distinct configuration, measured round robin, each round
+	// starting one further along, so none is always first or last.
+	var configs []string
+	for _, steps := range [][]Step{art, prof, abl} {
+		for _, s := range steps {
+			if !slices.Contains(configs, s.Stages) {
+				configs = append(configs, s.Stages)
+			}
+		}
+	}
+	rps := map[string][]float64{}
+	for r := range cc.Rounds {
+		for i := range configs {
+			stages := configs[(i+r)%len(configs)]
+			c.progress("capstone: round %d/%d, configuration %d/%d: %s", r+1, cc.Rounds, i+1, len(configs), stages)
+			leg, err := c.measure(ctx, &Side{Name: fmt.Sprintf("r%dc%d", r, i), Stages: stages}, fmt.Sprintf("r%dc%d", r, i))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", stages, err)
+			}
+			rps[stages] = append(rps[stages], leg.Load.ReqPerSec)
+		}
+	}
+	for _, steps := range [][]Step{art, prof, abl} {
+		for i := range steps {
+			steps[i].RPS = rps[steps[i].Stages]
+			steps[i].Median = median(steps[i].RPS)
+		}
+	}
+	cs.Article, cs.Profiled, cs.Ablation = art, prof, abl
+	cs.Final = art[len(art)-1].Median
+	cs.HalfArticle, cs.HalfProfiled = passesHalf(art, cs.Final), passesHalf(prof, cs.Final)
+	cs.ElapsedSecs = time.Since(start).Seconds()
+	return cs, cs.write(c.OutDir)
+}
+
+func allLabs() []int {
+	var out []int
+	for _, l := range labs.All {
+		out = append(out, l.Number)
+	}
+	return out
+}
+
+// passesHalf returns the first step whose median is at least half of final.
+func passesHalf(steps []Step, final float64) int {
+	for i, s := range steps {
+		if s.Median >= final/2 {
+			return i
+		}
+	}
+	return len(steps)
+}
+
+// wallProfile runs stages under load and returns an fgprof profile of
+// seconds taken in the thick of it.
+func (c *Config) wallProfile(ctx context.Context, stages string, seconds, step int) (*profile.Profile, error) {
+	if err := c.fresh(ctx); err != nil {
+		return nil, err
+	}
+	audit := filepath.Join(c.OutDir, fmt.Sprintf("audit-choose%d.log", step))
+	defer os.Remove(audit)
+	srv, err := startServer(ctx, c.ServerBin, stages, c.DB.URL, audit, false)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.kill()
+	spec := c.Load
+	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profile is taken
+	lctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = load.Run(lctx, spec, nil) })
+	time.Sleep(500 * time.Millisecond) // past the first connections
+	body, err := get(ctx, fmt.Sprintf("%s/debug/fgprof?seconds=%d", srv.admin, seconds))
+	stop()
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("fgprof: %w", err)
+	}
+	path := filepath.Join(c.OutDir, fmt.Sprintf("choose%d-fgprof.pb.gz", step))
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		return nil, err
+	}
+	return flame.Load(path)
+}
+
+// write saves capstone.json, capstone.md and capstone.html in dir.
+func (cs *Capstone) write(dir string) error {
+	js, err := json.MarshalIndent(cs, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "capstone.json"), js, 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	cs.WriteText(&md)
+	if err := os.WriteFile(filepath.Join(dir, "capstone.md"), []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "capstone.html"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return capstoneHTML.Execute(f, cs)
+}
+
+// WriteText prints the capstone's tables.
+func (cs *Capstone) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "# capstone: all seven fixes\n\n- measured: %s, %s\n- database: %s\n- work per leg: %d requests, %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n\n",
+		cs.Started.UTC().Format("2006-01-02 15:04 MST"), cs.Machine, cs.Database, cs.Load.Requests, cs.Load.Workers, cs.Load.Lines, cs.Rounds)
+	if r := cs.Compare; r != nil && len(r.Metrics) > 0 {
+		fmt.Fprintf(w, "## all-baseline against all-solution\n\n| metric | all-baseline (median) | all-solution (median) | ratio: median of pair ratios [min–max] | verdict |\n|---|---|---|---|---|\n")
+		for _, m := range r.Metrics {
+			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+		}
+		fmt.Fprintf(w, "\narticle's claim: %s\n\n", r.Claim)
+	}
+	table := func(title string, steps []Step, shares bool) {
+		fmt.Fprintf(w, "## %s\n\n| step | req/s (median) | [min–max] | x all-baseline |", title)
+		if shares {
+			fmt.Fprintf(w, " the handler's wall clock in each stage still at baseline, before this step |")
+		}
+		fmt.Fprintf(w, "\n|---|---|---|---|%s\n", map[bool]string{true: "---|"}[shares])
+		base := cs.Article[0].Median
+		for _, s := range steps {
+			lo, hi := 0.0, 0.0
+			if len(s.RPS) > 0 {
+				lo, hi = slices.Min(s.RPS), slices.Max(s.RPS)
+			}
+			ratio := 0.0
+			if base > 0 {
+				ratio = s.Median / base
+			}
+			fmt.Fprintf(w, "| %s | %s | [%s–%s] | %.2fx |", s.Label, fmtNum(s.Median), fmtNum(lo), fmtNum(hi), ratio)
+			if shares {
+				keys := make([]int, 0, len(s.Shares))
+				for k := range s.Shares {
+					keys = append(keys, k)
+				}
+				sort.Ints(keys)
+				var parts []string
+				for _, k := range keys {
+					parts = append(parts, fmt.Sprintf("%d: %.0f%%", k, 100*s.Shares[k]))
+				}
+				if len(parts) == 0 && s.Fixed != nil {
+					parts = append(parts, "the last one left")
+				}
+				fmt.Fprintf(w, " %s |", strings.Join(parts, ", "))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w)
+	}
+	table("Waterfall, the article's order", cs.Article, false)
+	table("Waterfall, the profile's order", cs.Profiled, true)
+	fmt.Fprintf(w, "Half of the final speed (%s req/s) is passed after %d step(s) in the article's order and %d in the profile's.\n\n", fmtNum(cs.Final), cs.HalfArticle, cs.HalfProfiled)
+	fmt.Fprintf(w, "## Ablation: all-solution with one stage back at baseline\n\n| configuration | req/s (median) | x all-solution |\n|---|---|---|\n")
+	for _, s := range cs.Ablation {
+		ratio := 0.0
+		if cs.Final > 0 {
+			ratio = s.Median / cs.Final
+		}
+		fmt.Fprintf(w, "| %s | %s | %.2fx |\n", s.Label, fmtNum(s.Median), ratio)
+	}
+}
+
+// Bars returns one chart's bars, scaled to the widest.
+func (cs *Capstone) Bars(steps []Step) []struct {
+	Label string
+	Value float64
+	W     float64
+} {
+	top := 0.0
+	for _, s := range steps {
+		top = max(top, s.Median)
+	}
+	var out []struct {
+		Label string
+		Value float64
+		W     float64
+	}
+	for _, s := range steps {
+		w := 0.0
+		if top > 0 {
+			w = 420 * s.Median / top
+		}
+		out = append(out, struct {
+			Label string
+			Value float64
+			W     float64
+		}{s.Label, s.Median, w})
+	}
+	return out
+}
+
+var capstoneHTML = template.Must(template.New("capstone").Funcs(template.FuncMap{"num": fmtNum}).Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>flamelab capstone</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+svg text{font:12px sans-serif}.a{fill:#4f81bd}.p{fill:#9bbb59}.x{fill:#c0504d}
+</style></head><body>
+<h1>capstone: all seven fixes</h1>
+<p>Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}. Each configuration measured {{.Rounds}} time(s), round robin; bars are medians in req/s.
+The full all-baseline against all-solution report is <a href="compare/report.html">compare/report.html</a>.</p>
+<h2>Waterfall, the article's order</h2>
+{{range .Bars .Article}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="a" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+<p>Half of the final speed after {{.HalfArticle}} step(s).</p>
+<h2>Waterfall, the profile's order</h2>
+{{range .Bars .Profiled}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="p" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+<p>Half of the final speed after {{.HalfProfiled}} step(s).</p>
+<h2>Ablation: all-solution with one stage back at baseline</h2>
+{{range .Bars .Ablation}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="x" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+</body></html>
+`))
