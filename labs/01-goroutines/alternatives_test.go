@@ -74,14 +74,20 @@ func TestAlternatives(t *testing.T) {
 	baseline.New().Enrich(want)
 	for _, m := range methods {
 		got := fixture(1000)
-		before := created()
 		enrichWith(m)(got)
-		n := created() - before
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: routes differ from the baseline's", m.name)
 		}
-		within := float64(n) <= goroutineBudget.Max
-		t.Logf("%s: %d goroutines for 1,000 events (budget %v: within=%v)", m.name, n, goroutineBudget.Max, within)
+		// Counted over 20 calls, as the budget counts: the counter is the
+		// process's, and a goroutine the runtime or the test framework
+		// starts meanwhile must not decide the verdict.
+		before := created()
+		for range 20 {
+			enrichWith(m)(got)
+		}
+		n := float64(created()-before) / 20
+		within := n <= goroutineBudget.Max
+		t.Logf("%s: %.2f goroutines per 1,000 events (budget %v: within=%v)", m.name, n, goroutineBudget.Max, within)
 		if wantWithin := m.name == "inline" || m.name == "pool"; within != wantWithin {
 			t.Errorf("%s: within the budget = %v, want %v", m.name, within, wantWithin)
 		}
