@@ -24,6 +24,7 @@ import (
 	"expvar"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +63,7 @@ func run() error {
 		dbTimeout   = flag.Duration("db-timeout", server.DefaultStoreTimeout, "how long a request, or a batch, may wait for the database")
 		readTimeout = flag.Duration("read-timeout", 30*time.Second, "the most a client may take to send a request, body included")
 		idleTimeout = flag.Duration("idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
+		discard     = flag.Bool("discard", false, "answer POST /events without doing anything but read the body: the machine's HTTP ceiling for the same load (make capstone)")
 		anyHost     = flag.Bool("allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
 	)
 	flag.Parse()
@@ -137,6 +139,9 @@ func run() error {
 		})
 	}
 	var pubHandler http.Handler = srv
+	if *discard {
+		pubHandler = discardHandler()
+	}
 	if !*anyHost {
 		pubHandler = server.LoopbackOnly(srv)
 	}
@@ -216,6 +221,17 @@ func run() error {
 		fmt.Fprintln(os.Stderr, "flamelab-server: stopped cleanly")
 	}
 	return err
+}
+
+// discardHandler reads every request's body to the end and answers as POST
+// /events would, doing nothing else: the ceiling the HTTP layer, the load
+// generator and the machine allow for the same requests.
+func discardHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"accepted\":%d,\"request_id\":\"00000000-0000-0000-0000-000000000000\"}\n", n)
+	})
 }
 
 // privateAuditPath returns audit.log in a flamelab directory only this user

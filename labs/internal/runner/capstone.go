@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/flame"
@@ -61,6 +62,14 @@ type Capstone struct {
 	Profiled []Step  // fixing, at each step, the stage the profile shows widest
 	Ablation []Step  // all-solution with one stage put back to baseline
 	Final    float64 // the all-solution median req/s of the round robin
+	// The machine's ceilings for the same work, measured in the same round
+	// robin: HTTP, a server that only reads the bodies (req/s); Copy, the
+	// database ingesting the same rows with CopyFrom in batches of 50,000,
+	// fsync on (rows/s, and the req/s of requests of Load.Lines events).
+	HTTP, CopyRows, CopyReqs []float64
+	// Limits says, for each side of the comparison, what its CPU figures
+	// point at.
+	Limits []string
 	// HalfArticle and HalfProfiled: after how many steps each order passes
 	// half of Final.
 	HalfArticle, HalfProfiled int
@@ -140,6 +149,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	cmp.Lab = &labs.Lab{Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof"}
 	cmp.Stages = &[2]string{stagesOf(nil), stagesOf(allLabs())}
 	cmp.OutDir = filepath.Join(c.OutDir, "compare")
+	cmp.ProcessCPU = true
 	c.progress("capstone: all-baseline against all-solution, %d alternating pairs", c.Pairs)
 	rep, err := Run(ctx, cmp)
 	if err != nil {
@@ -204,10 +214,33 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 			}
 		}
 	}
+	// The two ceilings run in the round robin too, as configurations of
+	// their own.
+	const httpCeiling, copyCeiling = "ceiling: HTTP", "ceiling: COPY"
+	configs = append(configs, httpCeiling, copyCeiling)
 	rps := map[string][]float64{}
 	for r := range cc.Rounds {
 		for i := range configs {
 			stages := configs[(i+r)%len(configs)]
+			switch stages {
+			case httpCeiling:
+				c.progress("capstone: round %d/%d: the HTTP ceiling (a server that only reads the bodies)", r+1, cc.Rounds)
+				leg, err := c.measure(ctx, &Side{Name: "http", Stages: stagesOf(allLabs()), Args: []string{"-discard"}}, fmt.Sprintf("r%dhttp", r))
+				if err != nil {
+					return nil, fmt.Errorf("the HTTP ceiling: %w", err)
+				}
+				cs.HTTP = append(cs.HTTP, leg.Load.ReqPerSec)
+				continue
+			case copyCeiling:
+				c.progress("capstone: round %d/%d: the database's ingest ceiling (CopyFrom, fsync on)", r+1, cc.Rounds)
+				rowsPerSec, err := c.copyCeiling(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("the COPY ceiling: %w", err)
+				}
+				cs.CopyRows = append(cs.CopyRows, rowsPerSec)
+				cs.CopyReqs = append(cs.CopyReqs, rowsPerSec/float64(c.Load.Lines))
+				continue
+			}
 			c.progress("capstone: round %d/%d, configuration %d/%d: %s", r+1, cc.Rounds, i+1, len(configs), stages)
 			leg, err := c.measure(ctx, &Side{Name: fmt.Sprintf("r%dc%d", r, i), Stages: stages}, fmt.Sprintf("r%dc%d", r, i))
 			if err != nil {
@@ -225,8 +258,72 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	cs.Article, cs.Profiled, cs.Ablation = art, prof, abl
 	cs.Final = art[len(art)-1].Median
 	cs.HalfArticle, cs.HalfProfiled = passesHalf(art, cs.Final), passesHalf(prof, cs.Final)
+	cs.Limits = limits(rep)
 	cs.ElapsedSecs = time.Since(start).Seconds()
 	return cs, cs.write(c.OutDir)
+}
+
+// copyCeiling empties the table and copies 50,000 rows of the load's events
+// into it with one CopyFrom (fsync on, as for the servers), returning rows
+// per second.
+func (c *Config) copyCeiling(ctx context.Context) (float64, error) {
+	if err := c.fresh(ctx); err != nil {
+		return 0, err
+	}
+	const rows = 50_000
+	perReq := max(1, c.Load.Lines)
+	src := make([][]any, 0, rows)
+	for i := 0; len(src) < rows; i++ {
+		for j, e := range load.Events(c.Load.Seed, i, perReq) {
+			if len(src) == rows {
+				break
+			}
+			src = append(src, []any{[16]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 1}, j + 1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes})
+		}
+	}
+	start := time.Now()
+	n, err := c.DB.Pool.CopyFrom(ctx, pgx.Identifier{"events"},
+		[]string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"}, pgx.CopyFromRows(src))
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// limits reads the CPU rows of the comparison: a side whose three processes
+// keep the cores busy is limited by CPU, and the process using most says by
+// whose; one that leaves them idle is waiting (on the disk, the network, or
+// on itself).
+func limits(rep *Report) []string {
+	get := func(name string) (a, b float64, ok bool) {
+		for _, m := range rep.Metrics {
+			if m.Name == name {
+				return m.MedianA, m.MedianB, true
+			}
+		}
+		return 0, 0, false
+	}
+	busyA, busyB, ok := get("cores busy")
+	if !ok {
+		return nil
+	}
+	srvA, srvB, _ := get("server CPU")
+	pgA, pgB, _ := get("Postgres CPU")
+	ldA, ldB, _ := get("load generator CPU")
+	say := func(side string, busy, srv, pg, ld float64) string {
+		who := "the server"
+		if pg > srv && pg > ld {
+			who = "Postgres"
+		} else if ld > srv && ld > pg {
+			who = "the load generator"
+		}
+		verdict := fmt.Sprintf("the cores were %.0f%% busy: it waits more than it computes (on the disk, on round trips, or on itself)", 100*busy)
+		if busy >= 0.85 {
+			verdict = fmt.Sprintf("the cores were %.0f%% busy: CPU-bound, most of it in %s", 100*busy, who)
+		}
+		return fmt.Sprintf("%s: %s (CPU per request: server %.2f ms, Postgres %.2f ms, load generator %.2f ms)", side, verdict, srv, pg, ld)
+	}
+	return []string{say("all-baseline", busyA, srvA, pgA, ldA), say("all-solution", busyB, srvB, pgB, ldB)}
 }
 
 func allLabs() []int {
@@ -311,6 +408,25 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 		}
 		fmt.Fprintf(w, "\narticle's claim: %s\n\n", r.Claim)
+		if len(cs.Limits) > 0 {
+			fmt.Fprintf(w, "What limits each side:\n")
+			for _, l := range cs.Limits {
+				fmt.Fprintf(w, "- %s\n", l)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if len(cs.HTTP) > 0 && len(cs.CopyReqs) > 0 {
+		h, cp := median(cs.HTTP), median(cs.CopyReqs)
+		ceiling := min(h, cp)
+		fmt.Fprintf(w, "## The machine's ceilings for the same work\n\n| ceiling | median | [min–max] |\n|---|---|---|\n")
+		fmt.Fprintf(w, "| HTTP: a server that only reads the bodies | %s req/s | [%s–%s] |\n", fmtNum(h), fmtNum(slices.Min(cs.HTTP)), fmtNum(slices.Max(cs.HTTP)))
+		fmt.Fprintf(w, "| database ingest: CopyFrom of 50,000 rows, fsync on | %s rows/s = %s req/s of %d events | [%s–%s] req/s |\n\n",
+			fmtNum(median(cs.CopyRows)), fmtNum(cp), cs.Load.Lines, fmtNum(slices.Min(cs.CopyReqs)), fmtNum(slices.Max(cs.CopyReqs)))
+		if base := cs.Article[0].Median; base > 0 && ceiling > 0 {
+			fmt.Fprintf(w, "The lower ceiling is %s req/s. The fixed server (%s req/s in the round robin) reaches %.0f%% of it, and the most any fix could gain over the all-baseline server (%s req/s) on this machine is %.1fx. A 30x gain would need %s req/s.\n\n",
+				fmtNum(ceiling), fmtNum(cs.Final), 100*cs.Final/ceiling, fmtNum(base), ceiling/base, fmtNum(30*base))
+		}
 	}
 	table := func(title string, steps []Step, shares bool) {
 		fmt.Fprintf(w, "## %s\n\n| step | req/s (median) | [min–max] | x all-baseline |", title)

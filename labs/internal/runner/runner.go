@@ -47,6 +47,9 @@ type Config struct {
 	// capstone compares whole configurations). Lab then only names the
 	// report; its number 0 means no stage share is computed.
 	Stages *[2]string
+	// ProcessCPU: also measure the CPU per request of the server, Postgres
+	// and the load generator (from /proc), to say what limits each side.
+	ProcessCPU bool
 
 	started time.Time
 }
@@ -55,7 +58,8 @@ type Config struct {
 type Side struct {
 	Name   string // "before" (A) or "after" (B)
 	Impl   labs.Impl
-	Stages string // the -stages flag it ran with
+	Stages string   // the -stages flag it ran with
+	Args   []string // more flags for the server, e.g. -discard for the HTTP ceiling
 	Legs   []Leg
 	// From the profiled legs, which are not part of the statistics.
 	Profiles map[string]string // kind ("cpu", "fgprof", ...) -> .pb.gz path
@@ -74,6 +78,7 @@ type Leg struct {
 	BytesPerReq      float64             // bytes allocated per request
 	MutexWaitPerReq  float64             // µs goroutines spent blocked on mutexes, per request
 	Stats            *load.ReadersResult // the /stats readers, when the lab has them
+	CPU              *CPUUse             // with Config.ProcessCPU
 	GoroutinesPerReq float64             // goroutines the server created per request (runtime/metrics)
 	SchedP99         float64             // p99 of the time goroutines waited runnable, over the leg, in µs
 	Reads            *load.Result        // the read phase, when the lab has one
@@ -242,7 +247,7 @@ func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, err
 	if err := c.fresh(ctx); err != nil {
 		return Leg{}, err
 	}
-	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, filepath.Join(c.OutDir, "audit-"+name+".log"), false)
+	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, filepath.Join(c.OutDir, "audit-"+name+".log"), false, side.Args...)
 	if err != nil {
 		return Leg{}, err
 	}
@@ -270,6 +275,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		return Leg{}, err
 	}
 	spec.Warmup = 0
+	cpuBefore := takeCPU(srv.cmd.Process.Pid)
 	var wg sync.WaitGroup
 	if during != nil {
 		wg.Go(during)
@@ -295,6 +301,11 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 	stopReaders()
 	if err != nil {
 		return Leg{}, err
+	}
+	var cpu *CPUUse
+	if c.ProcessCPU {
+		u := cpuUse(cpuBefore, takeCPU(srv.cmd.Process.Pid), res.Requests, res.Duration)
+		cpu = &u
 	}
 	after, err := srv.memStats(ctx)
 	wg.Wait()
@@ -336,6 +347,7 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		BytesPerReq:      float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Requests),
 		MutexWaitPerReq:  (after.Sched.MutexWait - before.Sched.MutexWait) * 1e6 / float64(res.Requests),
 		Stats:            statsRes,
+		CPU:              cpu,
 		GoroutinesPerReq: float64(after.Sched.GoroutinesCreated-before.Sched.GoroutinesCreated) / float64(res.Requests),
 		SchedP99:         after.Sched.Latencies.Sub(before.Sched.Latencies).Quantile(0.99) * 1e6,
 	}, nil
@@ -575,6 +587,13 @@ func metrics(rep *Report) []Metric {
 		{"goroutines created", "per request", false, func(l Leg) float64 { return l.GoroutinesPerReq }},
 		{"scheduler latency p99", "µs", false, func(l Leg) float64 { return l.SchedP99 }},
 		{"mutex wait", "µs per request", false, func(l Leg) float64 { return l.MutexWaitPerReq }},
+	}
+	if len(rep.A.Legs) > 0 && rep.A.Legs[0].CPU != nil {
+		defs = append(defs,
+			metricDef{"server CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.ServerMS }},
+			metricDef{"Postgres CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.PostgresMS }},
+			metricDef{"load generator CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.LoadMS }},
+			metricDef{"cores busy", "share of all", false, func(l Leg) float64 { return l.CPU.Busy }})
 	}
 	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Stats != nil {
 		defs = append(defs,

@@ -30,8 +30,8 @@ var readyLine = regexp.MustCompile(`ready: public=(http://\S+) admin=(http://[^/
 
 // startServer runs bin with the given stage choice against dbURL and waits
 // until it says it is ready.
-func startServer(ctx context.Context, bin, stages, dbURL, auditPath string, profiling bool) (*serverProc, error) {
-	args := []string{"-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-stages", stages, "-audit-file", auditPath}
+func startServer(ctx context.Context, bin, stages, dbURL, auditPath string, profiling bool, extra ...string) (*serverProc, error) {
+	args := append([]string{"-addr", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-stages", stages, "-audit-file", auditPath}, extra...)
 	if profiling {
 		// Sample 1 in 5 contention events and blocking over 10µs: enough
 		// to see where goroutines wait, cheap enough not to change it.
