@@ -1,11 +1,14 @@
 package runner
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/compare"
 )
 
 // fakeProfile is a wall-clock profile whose samples sit in the handler and,
@@ -67,5 +70,26 @@ func TestStagesOfAndHalf(t *testing.T) {
 	steps := []Step{{Median: 100}, {Median: 300}, {Median: 600}, {Median: 900}}
 	if got := passesHalf(steps, 900); got != 2 {
 		t.Errorf("passesHalf = %d, want 2", got)
+	}
+}
+
+func TestStatCPU(t *testing.T) {
+	line := "4242 (post gres) (x)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 1 0 100 0 0"
+	if got := statCPU(line); got != 3250*time.Millisecond {
+		t.Errorf("statCPU = %v, want 3.25s (250 + 75 ticks of 10 ms)", got)
+	}
+	if statCPU("garbage") != 0 {
+		t.Error("a line without fields must count 0")
+	}
+}
+
+func TestLimits(t *testing.T) {
+	m := func(name string, a, b float64) Metric {
+		return Metric{Name: name, A: []float64{a}, B: []float64{b}, Result: compare.Result{MedianA: a, MedianB: b}}
+	}
+	rep := &Report{Metrics: []Metric{m("cores busy", 0.5, 0.95), m("server CPU", 3, 0.5), m("Postgres CPU", 2, 0.6), m("load generator CPU", 1, 0.1)}}
+	got := limits(rep)
+	if len(got) != 2 || !strings.Contains(got[0], "waits more than it computes") || !strings.Contains(got[1], "CPU-bound, most of it in Postgres") {
+		t.Errorf("limits = %q", got)
 	}
 }

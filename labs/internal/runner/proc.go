@@ -20,9 +20,13 @@ func cpuOf(pid string) time.Duration {
 	if err != nil {
 		return 0
 	}
-	// The command name, in parentheses, may hold spaces: fields are counted
-	// after its closing parenthesis (utime and stime are fields 14 and 15).
-	s := string(b)
+	return statCPU(string(b))
+}
+
+// statCPU reads utime and stime off a /proc/<pid>/stat line. The command
+// name, in parentheses, may hold spaces and parentheses: fields are counted
+// after the last closing parenthesis (utime and stime are fields 14 and 15).
+func statCPU(s string) time.Duration {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
 		return 0
