@@ -102,6 +102,10 @@ reset-%: FORCE ## restore lab N's exercise from its baseline (your changes are l
 capstone: ## all seven fixes: all-baseline vs all-solution, both waterfalls, the ablation (QUICK=1: a small one)
 	@$(LAB) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
 
+.PHONY: claims
+claims: ## write docs/claims.md: the article's claims against the latest lab and capstone reports
+	@$(LAB) claims
+
 FUZZTIME ?= 2m
 
 fuzz-%: FORCE ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)

@@ -120,6 +120,9 @@ type Lab struct {
 	Stage string
 	Trick string // the article's trick, in a few words
 	Claim string // the article's claimed result, quoted in every report
+	// Checks are the claim as numbers a report can confirm or not: the
+	// report's metric, and the after/before ratio the article claims.
+	Checks []Check
 	// Profile is the profile that shows this lab's slow spot: "cpu",
 	// "fgprof" (wall clock), "allocs" or "mutex". make lab-N reports the
 	// stage's share of it as the lab's budget metric.
@@ -142,6 +145,17 @@ type Lab struct {
 	RaceFreeBudgets bool
 
 	build map[Impl]builder
+}
+
+// Check is one number of an article's claim: the report metric it is
+// about (its name in the report table) and the after/before ratio claimed,
+// e.g. 0.3 for "-70%", 2 for "2x throughput".
+type Check struct {
+	Metric string
+	Ratio  float64
+	// LessMS, for a claim in milliseconds rather than a ratio: the least
+	// the metric must fall by.
+	LessMS float64
 }
 
 // builder sets the lab's stage in s from env.
@@ -184,30 +198,35 @@ func (l *Lab) Linked(impl Impl) bool { _, ok := l.build[impl]; return ok }
 var All = []*Lab{
 	{Number: 1, Slug: "01-goroutines", Exercise: true, Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
 		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu", Trace: true,
+		Checks: []Check{{Metric: "scheduler latency p99", Ratio: 0.3}, {Metric: "latency p50", Ratio: 0.2}},
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Enricher = enrichsolution.New(); return nil },
 		}},
 	{Number: 2, Slug: "02-buffers", Exercise: true, RaceFreeBudgets: true, Stage: "BodyReader", Trick: "no copies of request buffers",
 		Claim: "allocations -60%, throughput 2x", Profile: "allocs",
+		Checks: []Check{{Metric: "allocations", Ratio: 0.4}, {Metric: "throughput", Ratio: 2}},
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.BodyReader = bodysolution.New(); return nil },
 		}},
 	{Number: 3, Slug: "03-locks", Exercise: true, StatsReaders: true, Stage: "Stats", Trick: "no global lock held while working",
 		Claim: "thread blocking -50%", Profile: "mutex",
+		Checks: []Check{{Metric: "mutex wait", Ratio: 0.5}},
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Stats = statssolution.New(); return nil },
 		}},
 	{Number: 4, Slug: "04-copies", Exercise: true, RaceFreeBudgets: true, Stage: "Encoder", Trick: "audit copies and allocations",
 		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,
+		Checks: []Check{{Metric: "throughput", Ratio: 3}, {Metric: "GC cycles", Ratio: 0.99}},
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Encoder = encodesolution.New(); return nil },
 		}},
 	{Number: 5, Slug: "05-blocking", Exercise: true, Stage: "Auditor", Trick: "never block the request path",
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
+		Checks: []Check{{Metric: "latency p50", LessMS: 10}},
 		build: map[Impl]builder{
 			Baseline: func(env Env, s *server.Stages) error {
 				return openAudit(env, s, func(f countingFile) server.Auditor { return audit.New(f) })
@@ -218,12 +237,14 @@ var All = []*Lab{
 		}},
 	{Number: 6, Slug: "06-parsing", Exercise: true, RaceFreeBudgets: true, Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
 		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",
+		Checks: []Check{{Metric: "stage share", Ratio: 0.5}},
 		build: map[Impl]builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Parser = parsesolution.New(); return nil },
 		}},
 	{Number: 7, Slug: "07-batching", Exercise: true, Stage: "Store", Trick: "batch database inserts and queries",
 		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof", Reads: true,
+		Checks: []Check{{Metric: "throughput", Ratio: 30}},
 		build: map[Impl]builder{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 			Solution: func(env Env, s *server.Stages) error {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,7 +57,7 @@ func capstone(args []string) error {
 	defer db.Close(context.Background())
 
 	cs, err := runner.RunCapstone(ctx, runner.CapstoneConfig{
-		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr},
+		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()},
 		Rounds: *rounds, ProfileSeconds: *profSecs,
 	})
 	if err != nil {
@@ -74,4 +75,35 @@ func capstone(args []string) error {
 	}
 	fmt.Printf("\nreport: %s/capstone.md, %s/capstone.html; the comparison's profiles and flame graphs: %s/compare/ (took %.0f s)\n", latest, latest, latest, cs.ElapsedSecs)
 	return nil
+}
+
+// claims writes docs/claims.md from the latest reports in profiles/.
+func claims(args []string) error {
+	fs := flag.NewFlagSet("claims", flag.ExitOnError)
+	out := fs.String("out", "docs/claims.md", "where to write")
+	profiles := fs.String("profiles", "profiles", "where the reports are")
+	fs.Parse(args)
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	if err := runner.WriteClaims(f, *profiles, commit()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", *out)
+	return nil
+}
+
+// commit names the code being measured: git describe, with "-dirty" when
+// the tree has changes; "" outside a git checkout.
+func commit() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -8,6 +8,7 @@
 //	flamelab-lab fuzz -lab 6 [-fuzztime 2m]                              make fuzz-6
 //	flamelab-lab tags all=baseline,6=exercise                            the -tags make serve builds with
 //	flamelab-lab capstone [-quick]                                       make capstone
+//	flamelab-lab claims                                                  make claims: docs/claims.md
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
@@ -54,6 +55,8 @@ func main() {
 		err = tags(os.Args[2:])
 	case "capstone":
 		err = capstone(os.Args[2:])
+	case "claims":
+		err = claims(os.Args[2:])
 	default:
 		usage()
 	}
@@ -68,7 +71,8 @@ func usage() {
   flamelab-lab run -lab N [-impl solution|exercise|baseline] [-quick] [flags]
   flamelab-lab check|reset|bench|fuzz -lab N [flags]
   flamelab-lab tags STAGES
-  flamelab-lab capstone [-quick] [flags]`)
+  flamelab-lab capstone [-quick] [flags]
+  flamelab-lab claims [-out docs/claims.md]`)
 	os.Exit(2)
 }
 
@@ -149,7 +153,7 @@ func run(args []string) error {
 
 	rep, err := runner.Run(ctx, runner.Config{
 		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, StatsReaders: statsReaders(lab), Reads: reads,
-		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr,
+		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(),
 	})
 	if err != nil {
 		return err

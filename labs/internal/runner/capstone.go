@@ -53,6 +53,7 @@ type Step struct {
 // Capstone is what RunCapstone measured.
 type Capstone struct {
 	Started  time.Time
+	Commit   string
 	Machine  string
 	Database string
 	Load     load.Spec
@@ -142,7 +143,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	cs := &Capstone{Started: start, Machine: machine(), Database: strings.TrimPrefix(c.DB.String(), "database: "), Load: c.Load, Rounds: cc.Rounds}
+	cs := &Capstone{Started: start, Commit: c.Commit, Machine: machine(), Database: strings.TrimPrefix(c.DB.String(), "database: "), Load: c.Load, Rounds: cc.Rounds}
 
 	// 1. The headline comparison, with every metric and profile a lab has.
 	cmp := c

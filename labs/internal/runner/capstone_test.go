@@ -93,3 +93,29 @@ func TestLimits(t *testing.T) {
 		t.Errorf("limits = %q", got)
 	}
 }
+
+func TestJudge(t *testing.T) {
+	rep := func(name string, a, b, ratio float64, sig bool) *Report {
+		return &Report{A: &Side{}, B: &Side{}, Metrics: []Metric{{Name: name, Result: compare.Result{MedianA: a, MedianB: b, Ratio: ratio, Significant: sig}}}}
+	}
+	for _, c := range []struct {
+		name  string
+		check labs.Check
+		rep   *Report
+		want  string
+	}{
+		{"30x claimed, 9.9x measured", labs.Check{Metric: "throughput", Ratio: 30}, rep("throughput", 241, 2312, 9.92, true), Smaller},
+		{"2x claimed, 2.1x measured", labs.Check{Metric: "throughput", Ratio: 2}, rep("throughput", 100, 210, 2.1, true), Confirmed},
+		{"within 10% of the claim", labs.Check{Metric: "throughput", Ratio: 2}, rep("throughput", 100, 185, 1.85, true), Confirmed},
+		{"noise", labs.Check{Metric: "throughput", Ratio: 2}, rep("throughput", 100, 103, 1.03, false), NotSeen},
+		{"-70% claimed, -75% measured", labs.Check{Metric: "mutex wait", Ratio: 0.3}, rep("mutex wait", 100, 25, 0.25, true), Confirmed},
+		{"wrong direction", labs.Check{Metric: "throughput", Ratio: 2}, rep("throughput", 100, 80, 0.8, true), NotSeen},
+		{"10 ms claimed, 12 ms measured", labs.Check{Metric: "latency p50", LessMS: 10}, rep("latency p50", 20, 8, 0.4, true), Confirmed},
+		{"10 ms claimed, 3 ms measured", labs.Check{Metric: "latency p50", LessMS: 10}, rep("latency p50", 20, 17, 0.85, true), Smaller},
+		{"no such row", labs.Check{Metric: "nope", Ratio: 2}, rep("throughput", 1, 2, 2, true), NoRun},
+	} {
+		if got, _ := Judge(c.check, c.rep); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -106,6 +106,9 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
 		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
 	lo, hi := r.LegSeconds()
+	if r.Commit != "" {
+		fmt.Fprintf(w, "- code: %s\n", r.Commit)
+	}
 	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs, lo, hi)
 	fmt.Fprintf(w, "- the medians are per side; the ratio column is the median of the per-pair ratios (each pair ran back to back), which is why it need not equal after/before of the medians\n")
 	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)

@@ -50,6 +50,8 @@ type Config struct {
 	// ProcessCPU: also measure the CPU per request of the server, Postgres
 	// and the load generator (from /proc), to say what limits each side.
 	ProcessCPU bool
+	// Commit names the code measured (git describe), for the report.
+	Commit string
 
 	started time.Time
 }
@@ -92,6 +94,7 @@ type Report struct {
 	Claim       string
 	Profile     string // the lab's teaching profile
 	Started     time.Time
+	Commit      string // the code measured, when known
 	Machine     string
 	Database    string
 	Load        load.Spec
@@ -172,7 +175,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := &Report{
 		Lab: n, Slug: cfg.Lab.Slug, Trick: cfg.Lab.Trick, Claim: cfg.Lab.Claim, Profile: cfg.Lab.Profile,
-		Started: start, Machine: machine(), Database: strings.TrimPrefix(cfg.DB.String(), "database: "), Load: cfg.Load, Pairs: cfg.Pairs,
+		Started: start, Commit: cfg.Commit, Machine: machine(), Database: strings.TrimPrefix(cfg.DB.String(), "database: "), Load: cfg.Load, Pairs: cfg.Pairs,
 		A:         &Side{Name: "before", Impl: labs.Baseline, Stages: aStages},
 		B:         &Side{Name: "after", Impl: cfg.Candidate, Stages: bStages},
 		StillBase: stillBase,

@@ -1,0 +1,118 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/flamelab/flamelab/labs"
+)
+
+// Verdicts of a claim against a measurement.
+const (
+	Confirmed = "confirmed"
+	Smaller   = "smaller here"
+	NotSeen   = "not seen here"
+	NoRun     = "not measured yet"
+)
+
+// Judge holds one number of a claim against a report: confirmed when the
+// difference is significant and at least as large as claimed (within 10%),
+// smaller when significant but short of it, not seen when noise.
+func Judge(c labs.Check, rep *Report) (verdict, measured string) {
+	if c.Metric == "stage share" {
+		a, b := rep.A.StageShare.Cum, rep.B.StageShare.Cum
+		if a == 0 {
+			return NoRun, "no stage share in the report"
+		}
+		measured = fmt.Sprintf("stage share %.1f%% → %.1f%% (%.2fx; profiled legs, no test of significance)", 100*a, 100*b, b/a)
+		if b/a <= c.Ratio/0.9 {
+			return Confirmed, measured
+		}
+		return Smaller, measured
+	}
+	for _, m := range rep.Metrics {
+		if m.Name != c.Metric {
+			continue
+		}
+		measured = fmt.Sprintf("%s %s → %s %s (%s, %s)", m.Name, fmtNum(m.MedianA), fmtNum(m.MedianB), m.Unit, m.ratioText(), m.Verdict())
+		if !m.Significant {
+			return NotSeen, measured
+		}
+		switch {
+		case c.LessMS > 0:
+			if m.MedianA-m.MedianB >= c.LessMS {
+				return Confirmed, measured
+			}
+		case c.Ratio >= 1 && m.Ratio >= c.Ratio*0.9, c.Ratio < 1 && m.Ratio <= c.Ratio/0.9:
+			return Confirmed, measured
+		}
+		if (c.Ratio >= 1 && m.Ratio > 1) || (c.Ratio < 1 && m.Ratio < 1) || (c.LessMS > 0 && m.MedianB < m.MedianA) {
+			return Smaller, measured
+		}
+		return NotSeen, measured
+	}
+	return NoRun, "the report has no row " + c.Metric
+}
+
+// WriteClaims writes docs/claims.md's content from the latest report of
+// every lab under profilesDir and the latest capstone.
+func WriteClaims(w io.Writer, profilesDir, commit string) error {
+	fmt.Fprintf(w, "# The article's claims against our measurements\n\n")
+	fmt.Fprintf(w, "Written by `make claims` (code %s) from the latest `make lab-N` report of each lab and the latest `make capstone`, as they are in `profiles/` on the machine that ran it. Each row says which run it read. A verdict is **confirmed** when the difference is significant (Mann-Whitney U, α = 0.05, over the pairs) and at least as large as claimed, within 10%%; **smaller here** when significant but short of the claim; **not seen here** when it is noise. Why a figure differs from the article is in each lesson's section 7.\n\n", commit)
+	fmt.Fprintf(w, "| lab | the article's claim | our measurement | verdict | run |\n|---|---|---|---|---|\n")
+	for _, l := range labs.All {
+		raw, err := os.ReadFile(filepath.Join(profilesDir, fmt.Sprintf("lab-%d", l.Number), "latest", "report.json"))
+		var rep Report
+		if err == nil {
+			err = json.Unmarshal(raw, &rep)
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "| %d %s | %s | no report: run `make lab-%d` | %s | |\n", l.Number, l.Slug, l.Claim, l.Number, NoRun)
+			continue
+		case rep.B == nil || rep.B.Impl != labs.Solution:
+			fmt.Fprintf(w, "| %d %s | %s | the latest report is not baseline against solution: run `make lab-%d` | %s | |\n", l.Number, l.Slug, l.Claim, l.Number, NoRun)
+			continue
+		}
+		run := fmt.Sprintf("%s, %s, %d pairs of %d requests%s", rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Machine, rep.Pairs, rep.Load.Requests, commitNote(rep.Commit))
+		for i, c := range l.Checks {
+			v, m := Judge(c, &rep)
+			claim := l.Claim
+			if i > 0 {
+				claim = "″"
+			}
+			fmt.Fprintf(w, "| %d %s | %s | %s | %s | %s |\n", l.Number, l.Slug, claim, m, v, run)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(profilesDir, "capstone", "latest", "capstone.json"))
+	var cs Capstone
+	if err == nil {
+		err = json.Unmarshal(raw, &cs)
+	}
+	if err != nil || cs.Compare == nil {
+		fmt.Fprintf(w, "| capstone | 30x, the whole server | no capstone report: run `make capstone` | %s | |\n", NoRun)
+		return nil
+	}
+	v, m := Judge(labs.Check{Metric: "throughput", Ratio: 30}, cs.Compare)
+	ceiling := ""
+	if len(cs.HTTP) > 0 && len(cs.CopyReqs) > 0 {
+		if lo := math.Min(median(cs.HTTP), median(cs.CopyReqs)); lo > 0 && len(cs.Article) > 0 && cs.Article[0].Median > 0 {
+			ceiling = fmt.Sprintf("; this machine's ceiling allows at most %.1fx", lo/cs.Article[0].Median)
+		}
+	}
+	fmt.Fprintf(w, "| capstone | 1,000 → 30,000 req/s (30x), the whole server | %s%s | %s | %s, %s%s |\n", m, ceiling, v,
+		cs.Started.UTC().Format("2006-01-02 15:04 MST"), cs.Machine, commitNote(cs.Commit))
+	return nil
+}
+
+func commitNote(c string) string {
+	if c == "" {
+		return ""
+	}
+	return ", code " + strings.TrimSpace(c)
+}
