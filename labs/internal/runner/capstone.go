@@ -71,11 +71,23 @@ type Capstone struct {
 	// Limits says, for each side of the comparison, what its CPU figures
 	// point at.
 	Limits []string
+	// Sweep: req/s of both sides at several numbers of concurrent
+	// clients: capacity is where req/s stops rising.
+	Sweep []SweepPoint
 	// HalfArticle and HalfProfiled: after how many steps each order passes
 	// half of Final.
 	HalfArticle, HalfProfiled int
 	ElapsedSecs               float64
 }
+
+// SweepPoint is both sides' req/s at one concurrency.
+type SweepPoint struct {
+	Workers            int
+	Baseline, Solution float64
+}
+
+// sweepWorkers are the concurrencies of the sweep.
+var sweepWorkers = []int{8, 32, 64, 128}
 
 // stagesOf returns the -stages value with exactly the labs in fixed at
 // their solution.
@@ -260,6 +272,31 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	cs.Final = art[len(art)-1].Median
 	cs.HalfArticle, cs.HalfProfiled = passesHalf(art, cs.Final), passesHalf(prof, cs.Final)
 	cs.Limits = limits(rep)
+
+	// 5. Capacity means saturated: req/s against concurrent clients, both
+	// sides, alternating which goes first.
+	for i, w := range sweepWorkers {
+		sw := c
+		sw.Load.Workers = w
+		pt := SweepPoint{Workers: w}
+		sides := []string{stagesOf(nil), stagesOf(allLabs())}
+		if i%2 == 1 {
+			sides[0], sides[1] = sides[1], sides[0]
+		}
+		for _, stages := range sides {
+			c.progress("capstone: sweep: %d clients, %s", w, stages)
+			leg, err := sw.measure(ctx, &Side{Name: "sweep", Stages: stages}, fmt.Sprintf("sweep%d", w))
+			if err != nil {
+				return nil, fmt.Errorf("sweep at %d clients: %w", w, err)
+			}
+			if stages == stagesOf(nil) {
+				pt.Baseline = leg.Load.ReqPerSec
+			} else {
+				pt.Solution = leg.Load.ReqPerSec
+			}
+		}
+		cs.Sweep = append(cs.Sweep, pt)
+	}
 	cs.ElapsedSecs = time.Since(start).Seconds()
 	return cs, cs.write(c.OutDir)
 }
@@ -464,6 +501,21 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w)
+	}
+	if len(cs.Sweep) > 0 {
+		fmt.Fprintf(w, "## Capacity: req/s against concurrent clients (one leg each)\n\n| clients | all-baseline | all-solution |\n|---|---|---|\n")
+		var bestB, bestS SweepPoint
+		for _, p := range cs.Sweep {
+			fmt.Fprintf(w, "| %d | %s | %s |\n", p.Workers, fmtNum(p.Baseline), fmtNum(p.Solution))
+			if p.Baseline > bestB.Baseline {
+				bestB = p
+			}
+			if p.Solution > bestS.Solution {
+				bestS = p
+			}
+		}
+		fmt.Fprintf(w, "\nCapacity (the highest of each column): all-baseline %s req/s at %d clients, all-solution %s req/s at %d clients: %.1fx.\n\n",
+			fmtNum(bestB.Baseline), bestB.Workers, fmtNum(bestS.Solution), bestS.Workers, bestS.Solution/max(bestB.Baseline, 1))
 	}
 	table("Waterfall, the article's order", cs.Article, false)
 	table("Waterfall, the profile's order", cs.Profiled, true)
