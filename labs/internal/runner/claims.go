@@ -102,8 +102,15 @@ func WriteClaims(w io.Writer, profilesDir, commit string) error {
 	ceiling := ""
 	if len(cs.HTTP) > 0 && len(cs.CopyReqs) > 0 {
 		if lo := math.Min(median(cs.HTTP), median(cs.CopyReqs)); lo > 0 && len(cs.Article) > 0 && cs.Article[0].Median > 0 {
-			ceiling = fmt.Sprintf("; this machine's ceiling allows at most %.1fx", lo/cs.Article[0].Median)
+			ceiling = fmt.Sprintf("; with %d clients this machine's ceiling allows at most %.1fx", cs.Load.Workers, lo/cs.Article[0].Median)
 		}
+	}
+	var bestB, bestS float64
+	for _, p := range cs.Sweep {
+		bestB, bestS = max(bestB, p.Baseline), max(bestS, p.Solution)
+	}
+	if bestB > 0 {
+		ceiling += fmt.Sprintf("; at capacity (the best of a sweep of 8 to 128 clients) %.1fx", bestS/bestB)
 	}
 	fmt.Fprintf(w, "| capstone | 1,000 → 30,000 req/s (30x), the whole server | %s%s | %s | %s, %s%s |\n", m, ceiling, v,
 		cs.Started.UTC().Format("2006-01-02 15:04 MST"), cs.Machine, commitNote(cs.Commit))
