@@ -436,6 +436,13 @@ func (cs *Capstone) write(dir string) error {
 	return capstoneHTML.Execute(f, cs)
 }
 
+// Text is WriteText's output, for the HTML page.
+func (cs *Capstone) Text() string {
+	var b strings.Builder
+	cs.WriteText(&b)
+	return b.String()
+}
+
 // WriteText prints the capstone's tables.
 func (cs *Capstone) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "# capstone: all seven fixes\n\n- measured: %s, %s\n- database: %s\n- work per leg: %d requests, %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n\n",
@@ -462,8 +469,8 @@ func (cs *Capstone) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "| database ingest: CopyFrom of 50,000 rows, fsync on | %s rows/s = %s req/s of %d events | [%s–%s] req/s |\n\n",
 			fmtNum(median(cs.CopyRows)), fmtNum(cp), cs.Load.Lines, fmtNum(slices.Min(cs.CopyReqs)), fmtNum(slices.Max(cs.CopyReqs)))
 		if base := cs.Article[0].Median; base > 0 && ceiling > 0 {
-			fmt.Fprintf(w, "The lower ceiling is %s req/s. The fixed server (%s req/s in the round robin) reaches %.0f%% of it, and the most any fix could gain over the all-baseline server (%s req/s) on this machine is %.1fx. A 30x gain would need %s req/s.\n\n",
-				fmtNum(ceiling), fmtNum(cs.Final), 100*cs.Final/ceiling, fmtNum(base), ceiling/base, fmtNum(30*base))
+			fmt.Fprintf(w, "With %d clients, the lower ceiling is %s req/s. The fixed server (%s req/s in the round robin) reaches %.0f%% of it, and the most any fix could gain over the all-baseline server (%s req/s) at this concurrency is %.1fx; a 30x gain would need %s req/s. (The ceilings are measured at this concurrency only; the sweep below shows how the servers scale with more clients.)\n\n",
+				cs.Load.Workers, fmtNum(ceiling), fmtNum(cs.Final), 100*cs.Final/ceiling, fmtNum(base), ceiling/base, fmtNum(30*base))
 		}
 	}
 	table := func(title string, steps []Step, shares bool) {
@@ -576,5 +583,7 @@ The full all-baseline against all-solution report is <a href="compare/report.htm
 <p>Half of the final speed after {{.HalfProfiled}} step(s).</p>
 <h2>Ablation: all-solution with one stage back at baseline</h2>
 {{range .Bars .Ablation}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="x" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+<h2>Every number: the comparison, what limits each side, the ceilings, the sweep, the tables</h2>
+<pre style="white-space:pre-wrap;font-size:12px">{{.Text}}</pre>
 </body></html>
 `))
