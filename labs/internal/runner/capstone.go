@@ -84,6 +84,7 @@ type Capstone struct {
 type SweepPoint struct {
 	Workers            int
 	Baseline, Solution float64
+	HTTP               float64 // the do-nothing server at the same concurrency: the ceiling there
 }
 
 // sweepWorkers are the concurrencies of the sweep.
@@ -279,19 +280,27 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		sw := c
 		sw.Load.Workers = w
 		pt := SweepPoint{Workers: w}
-		sides := []string{stagesOf(nil), stagesOf(allLabs())}
+		const discard = "discard"
+		sides := []string{stagesOf(nil), stagesOf(allLabs()), discard}
 		if i%2 == 1 {
-			sides[0], sides[1] = sides[1], sides[0]
+			slices.Reverse(sides)
 		}
 		for _, stages := range sides {
 			c.progress("capstone: sweep: %d clients, %s", w, stages)
-			leg, err := sw.measure(ctx, &Side{Name: "sweep", Stages: stages}, fmt.Sprintf("sweep%d", w))
+			side := &Side{Name: "sweep", Stages: stages}
+			if stages == discard {
+				side.Stages, side.Args = stagesOf(allLabs()), []string{"-discard"}
+			}
+			leg, err := sw.measure(ctx, side, fmt.Sprintf("sweep%d", w))
 			if err != nil {
 				return nil, fmt.Errorf("sweep at %d clients: %w", w, err)
 			}
-			if stages == stagesOf(nil) {
+			switch stages {
+			case stagesOf(nil):
 				pt.Baseline = leg.Load.ReqPerSec
-			} else {
+			case discard:
+				pt.HTTP = leg.Load.ReqPerSec
+			default:
 				pt.Solution = leg.Load.ReqPerSec
 			}
 		}
@@ -510,19 +519,23 @@ func (cs *Capstone) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if len(cs.Sweep) > 0 {
-		fmt.Fprintf(w, "## Capacity: req/s against concurrent clients (one leg each)\n\n| clients | all-baseline | all-solution |\n|---|---|---|\n")
-		var bestB, bestS SweepPoint
+		fmt.Fprintf(w, "## Capacity: req/s against concurrent clients (one leg each)\n\n| clients | all-baseline | all-solution | HTTP ceiling (a do-nothing server) | all-solution / ceiling |\n|---|---|---|---|---|\n")
+		var bestB, bestS, bestH SweepPoint
 		for _, p := range cs.Sweep {
-			fmt.Fprintf(w, "| %d | %s | %s |\n", p.Workers, fmtNum(p.Baseline), fmtNum(p.Solution))
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %.0f%% |\n", p.Workers, fmtNum(p.Baseline), fmtNum(p.Solution), fmtNum(p.HTTP), 100*p.Solution/max(p.HTTP, 1))
 			if p.Baseline > bestB.Baseline {
 				bestB = p
 			}
 			if p.Solution > bestS.Solution {
 				bestS = p
 			}
+			if p.HTTP > bestH.HTTP {
+				bestH = p
+			}
 		}
-		fmt.Fprintf(w, "\nCapacity (the highest of each column): all-baseline %s req/s at %d clients, all-solution %s req/s at %d clients: %.1fx.\n\n",
-			fmtNum(bestB.Baseline), bestB.Workers, fmtNum(bestS.Solution), bestS.Workers, bestS.Solution/max(bestB.Baseline, 1))
+		fmt.Fprintf(w, "\nCapacity (the highest of each column): all-baseline %s req/s at %d clients, all-solution %s req/s at %d clients: %.1fx. The do-nothing server's best, %s req/s at %d clients, is %.1fx the baseline's best: the most any fix could gain on this machine at these concurrencies; 30x would need %s req/s.\n\n",
+			fmtNum(bestB.Baseline), bestB.Workers, fmtNum(bestS.Solution), bestS.Workers, bestS.Solution/max(bestB.Baseline, 1),
+			fmtNum(bestH.HTTP), bestH.Workers, bestH.HTTP/max(bestB.Baseline, 1), fmtNum(30*bestB.Baseline))
 	}
 	table("Waterfall, the article's order", cs.Article, false)
 	table("Waterfall, the profile's order", cs.Profiled, true)
