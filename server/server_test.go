@@ -458,6 +458,8 @@ func TestCheckAdminAddr(t *testing.T) {
 	}
 }
 
+// TestLoopbackOnly calls the handler directly with httptest.NewRequest: the
+// names and addresses below are Host and Origin header values, never dialled.
 func TestLoopbackOnly(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) })
 	h := server.LoopbackOnly(ok)

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -129,22 +129,12 @@ func StageShares(p *profile.Profile, candidates []*labs.Lab) (map[int]float64, e
 // Widest returns the lab with the largest share (the lower number on a tie).
 func Widest(shares map[int]float64) int {
 	best := 0
-	for _, n := range slices.Sorted(keys(shares)) {
+	for _, n := range slices.Sorted(maps.Keys(shares)) {
 		if best == 0 || shares[n] > shares[best] {
 			best = n
 		}
 	}
 	return best
-}
-
-func keys(m map[int]float64) func(func(int) bool) {
-	return func(yield func(int) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // RunCapstone measures the whole server: all-baseline against
@@ -500,13 +490,8 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			}
 			fmt.Fprintf(w, "| %s | %s | [%s–%s] | %.2fx |", s.Label, fmtNum(s.Median), fmtNum(lo), fmtNum(hi), ratio)
 			if shares {
-				keys := make([]int, 0, len(s.Shares))
-				for k := range s.Shares {
-					keys = append(keys, k)
-				}
-				sort.Ints(keys)
 				var parts []string
-				for _, k := range keys {
+				for _, k := range slices.Sorted(maps.Keys(s.Shares)) {
 					parts = append(parts, fmt.Sprintf("%d: %.0f%%", k, 100*s.Shares[k]))
 				}
 				if len(parts) == 0 && s.Fixed != nil {
@@ -550,52 +535,59 @@ func (cs *Capstone) WriteText(w io.Writer) {
 	}
 }
 
-// Bars returns one chart's bars, scaled to the widest.
-func (cs *Capstone) Bars(steps []Step) []struct {
+// Bar is one bar of a chart: a step's median, and its width in pixels.
+type Bar struct {
 	Label string
 	Value float64
 	W     float64
-} {
+}
+
+// Bars returns one chart's bars, scaled to the widest.
+func (cs *Capstone) Bars(steps []Step) []Bar {
 	top := 0.0
 	for _, s := range steps {
 		top = max(top, s.Median)
 	}
-	var out []struct {
-		Label string
-		Value float64
-		W     float64
-	}
+	out := make([]Bar, 0, len(steps))
 	for _, s := range steps {
-		w := 0.0
+		b := Bar{Label: s.Label, Value: s.Median}
 		if top > 0 {
-			w = 420 * s.Median / top
+			b.W = 420 * s.Median / top
 		}
-		out = append(out, struct {
-			Label string
-			Value float64
-			W     float64
-		}{s.Label, s.Median, w})
+		out = append(out, b)
 	}
 	return out
 }
 
-var capstoneHTML = template.Must(template.New("capstone").Funcs(template.FuncMap{"num": fmtNum}).Parse(`<!doctype html>
+var capstoneHTML = template.Must(template.New("capstone").Funcs(template.FuncMap{
+	"num": fmtNum,
+	"chart": func(class string, bars []Bar) struct {
+		Class string
+		Bars  []Bar
+	} {
+		return struct {
+			Class string
+			Bars  []Bar
+		}{class, bars}
+	},
+}).Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>flamelab capstone</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
 svg text{font:12px sans-serif}.a{fill:#4f81bd}.p{fill:#9bbb59}.x{fill:#c0504d}
 </style></head><body>
+{{define "bars"}}{{$c := .Class}}{{range .Bars}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="{{$c}}" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}{{end}}
 <h1>capstone: all seven fixes</h1>
 <p>Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}. Each configuration measured {{.Rounds}} time(s), round robin; bars are medians in req/s.
 The full all-baseline against all-solution report is <a href="compare/report.html">compare/report.html</a>.</p>
 <h2>Waterfall, the article's order</h2>
-{{range .Bars .Article}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="a" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+{{template "bars" chart "a" (.Bars .Article)}}
 <p>Half of the final speed after {{.HalfArticle}} step(s).</p>
 <h2>Waterfall, the profile's order</h2>
-{{range .Bars .Profiled}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="p" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+{{template "bars" chart "p" (.Bars .Profiled)}}
 <p>Half of the final speed after {{.HalfProfiled}} step(s).</p>
 <h2>Ablation: all-solution with one stage back at baseline</h2>
-{{range .Bars .Ablation}}<svg width="760" height="22" role="img" aria-label="{{.Label}}"><text x="0" y="15">{{.Label}}</text><rect class="x" x="260" y="3" width="{{printf "%.1f" .W}}" height="16"/><text x="{{printf "%.1f" .W}}" dx="266" y="15">{{num .Value}}</text></svg><br>{{end}}
+{{template "bars" chart "x" (.Bars .Ablation)}}
 <h2>Every number: the comparison, what limits each side, the ceilings, the sweep, the tables</h2>
 <pre style="white-space:pre-wrap;font-size:12px">{{.Text}}</pre>
 </body></html>

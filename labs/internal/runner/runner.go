@@ -278,7 +278,11 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		return Leg{}, err
 	}
 	spec.Warmup = 0
-	cpuBefore := takeCPU(srv.cmd.Process.Pid)
+	// /proc is read only when asked: it walks every process on the machine.
+	var cpuBefore cpuSnapshot
+	if c.ProcessCPU {
+		cpuBefore = takeCPU(srv.cmd.Process.Pid)
+	}
 	var wg sync.WaitGroup
 	if during != nil {
 		wg.Go(during)
