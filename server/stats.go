@@ -29,6 +29,25 @@ const (
 	OtherRoute = "(other routes)"
 )
 
+// RouteKey returns the key an event of route counts under in byRoute: the
+// route itself while fewer than MaxRoutes are tracked (or it is one of
+// them), OtherRoute after. Every Stats implementation uses it, so they fold
+// the same routes.
+func RouteKey(byRoute map[string]int64, route string) string {
+	if _, ok := byRoute[route]; ok || len(byRoute) < MaxRoutes {
+		return route
+	}
+	return OtherRoute
+}
+
+// TrackUser reports whether user's events are counted in perUser: while
+// fewer than MaxUsers are tracked, or it is one of them. The others count in
+// StatsReport.UntrackedUserEvents.
+func TrackUser(perUser map[int64]int64, user int64) bool {
+	_, ok := perUser[user]
+	return ok || len(perUser) < MaxUsers
+}
+
 // TopUsers is how many users StatsReport lists.
 const TopUsers = 10
 

@@ -41,13 +41,9 @@ func (a *agg) add(e server.Event) {
 }
 
 func (a *agg) addMaps(e server.Event) {
-	if _, ok := a.byRoute[e.Route]; ok || len(a.byRoute) < server.MaxRoutes {
-		a.byRoute[e.Route]++
-	} else {
-		a.byRoute[server.OtherRoute]++
-	}
+	a.byRoute[server.RouteKey(a.byRoute, e.Route)]++
 	a.byClass[server.StatusClass(e.Status)]++
-	if _, ok := a.perUser[e.UserID]; ok || len(a.perUser) < server.MaxUsers {
+	if server.TrackUser(a.perUser, e.UserID) {
 		a.perUser[e.UserID]++
 	} else {
 		a.untracked++

@@ -40,13 +40,9 @@ func (s *Stats) Observe(events []server.Event) {
 	for _, e := range events {
 		s.events++
 		s.bytes += e.Bytes
-		if _, ok := s.byRoute[e.Route]; ok || len(s.byRoute) < server.MaxRoutes {
-			s.byRoute[e.Route]++
-		} else {
-			s.byRoute[server.OtherRoute]++
-		}
+		s.byRoute[server.RouteKey(s.byRoute, e.Route)]++
 		s.byClass[server.StatusClass(e.Status)]++
-		if _, ok := s.perUser[e.UserID]; ok || len(s.perUser) < server.MaxUsers {
+		if server.TrackUser(s.perUser, e.UserID) {
 			s.perUser[e.UserID]++
 		} else {
 			s.untracked++
