@@ -25,7 +25,9 @@ func capstone(args []string) error {
 		quick    = fs.Bool("quick", false, "one small pair and one round: checks the pipeline, measures little")
 		pairs    = fs.Int("pairs", 5, "alternating pairs of the all-baseline against all-solution comparison")
 		rounds   = fs.Int("rounds", 3, "round-robin rounds over the waterfall and ablation configurations")
-		requests = fs.Int("requests", 1200, "measured requests per leg")
+		requests = fs.Int("requests", 0, "measured requests per leg; 0: sized (the headline's faster side lasts -min-leg s, the round robin's fastest configuration -round-seconds)")
+		minLeg   = fs.Float64("min-leg", 3, "with -requests 0: the least seconds of the headline comparison's faster legs")
+		roundSec = fs.Float64("round-seconds", 2, "with -requests 0: the seconds of an all-solution leg in the round robin and the sweep")
 		workers  = fs.Int("workers", 32, "concurrent clients")
 		lines    = fs.Int("lines", 50, "access-log lines per request")
 		profSecs = fs.Int("profile-seconds", 4, "fgprof window at each step of the profile-order waterfall")
@@ -57,8 +59,8 @@ func capstone(args []string) error {
 	defer db.Close(context.Background())
 
 	cs, err := runner.RunCapstone(ctx, runner.CapstoneConfig{
-		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()},
-		Rounds: *rounds, ProfileSeconds: *profSecs,
+		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg},
+		Rounds: *rounds, ProfileSeconds: *profSecs, RoundSeconds: *roundSec,
 	})
 	if err != nil {
 		return err

@@ -83,7 +83,8 @@ func run(args []string) error {
 		impl     = fs.String("impl", "solution", "the after side: solution, exercise, or baseline (A/A noise run)")
 		quick    = fs.Bool("quick", false, "one pair of small legs: checks the pipeline, measures little")
 		pairs    = fs.Int("pairs", 5, "alternating before/after pairs; fewer than 4 can never be called significant")
-		requests = fs.Int("requests", 600, "measured requests per leg")
+		requests = fs.Int("requests", 0, "measured requests per leg; 0: sized so the faster side's legs last -min-leg seconds (a calibration leg per side decides)")
+		minLeg   = fs.Float64("min-leg", 3, "with -requests 0: the least seconds a measured leg of the faster side lasts")
 		warmup   = fs.Int("warmup", 60, "requests per leg before measuring")
 		workers  = fs.Int("workers", 32, "concurrent clients (capacity mode)")
 		lines    = fs.Int("lines", 50, "access-log lines per request")
@@ -116,7 +117,7 @@ func run(args []string) error {
 	}
 	reads := 0
 	if lab.Reads {
-		reads = spec.Requests // as many reads as writes, after the writes
+		reads = -1 // as many reads as writes, after the writes
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -153,7 +154,7 @@ func run(args []string) error {
 
 	rep, err := runner.Run(ctx, runner.Config{
 		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, StatsReaders: statsReaders(lab), Reads: reads,
-		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(),
+		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg,
 	})
 	if err != nil {
 		return err

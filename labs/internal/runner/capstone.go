@@ -35,6 +35,13 @@ type CapstoneConfig struct {
 	// ProfileSeconds: the fgprof window at each step of the profile-order
 	// waterfall.
 	ProfileSeconds int
+	// RoundSeconds sizes the legs of the round robin and the sweep when
+	// Base.Load.Requests is 0: the requests the all-solution server serves
+	// in this many seconds, at its rate in the headline comparison; 0
+	// means 2. (The headline comparison sizes its own legs, at
+	// Base.MinLegSeconds.) The slow configurations then run for longer:
+	// about 20 s each here.
+	RoundSeconds float64
 }
 
 // Step is one configuration of a waterfall or of the ablation.
@@ -48,6 +55,10 @@ type Step struct {
 	// at baseline, its share of the request handler's wall-clock time in
 	// the server as it was before this step (fgprof), which chose it.
 	Shares map[int]float64 `json:",omitempty"`
+	// CPUShares: the same stages' share of the handler's CPU time, from a
+	// CPU profile taken right after the fgprof window on the same server.
+	// It breaks near-ties of Shares (see Choose).
+	CPUShares map[int]float64 `json:",omitempty"`
 }
 
 // Capstone is what RunCapstone measured.
@@ -78,6 +89,10 @@ type Capstone struct {
 	// half of Final.
 	HalfArticle, HalfProfiled int
 	ElapsedSecs               float64
+	// RoundRequests is the work of every leg of the round robin and the
+	// sweep (Load.Requests is the headline comparison's).
+	RoundRequests int
+	RoundSeconds  float64 // what sized RoundRequests; 0 when given
 }
 
 // SweepPoint is both sides' req/s at one concurrency.
@@ -105,17 +120,17 @@ func stagesOf(fixed []int) string {
 var handler = regexp.MustCompile(`^github\.com/flamelab/flamelab/server\.\(\*Server\)\.ServeHTTP$`)
 
 // StageShares returns, for each lab in candidates, the share of the request
-// handler's samples (in p, a wall-clock fgprof profile) spent in that lab's
-// baseline stage.
-func StageShares(p *profile.Profile, candidates []*labs.Lab) (map[int]float64, error) {
-	h, err := flame.FuncShare(p, handler, "")
+// handler's samples (in p, a wall-clock fgprof profile, or a CPU profile
+// with valueType "cpu") spent in that lab's baseline stage.
+func StageShares(p *profile.Profile, candidates []*labs.Lab, valueType string) (map[int]float64, error) {
+	h, err := flame.FuncShare(p, handler, valueType)
 	if err != nil {
 		return nil, err
 	}
 	out := map[int]float64{}
 	for _, l := range candidates {
 		re := regexp.MustCompile("^" + regexp.QuoteMeta(l.Package(labs.Baseline)) + `\.`)
-		s, err := flame.FuncShare(p, re, "")
+		s, err := flame.FuncShare(p, re, valueType)
 		if err != nil {
 			return nil, err
 		}
@@ -131,6 +146,28 @@ func Widest(shares map[int]float64) int {
 	best := 0
 	for _, n := range slices.Sorted(maps.Keys(shares)) {
 		if best == 0 || shares[n] > shares[best] {
+			best = n
+		}
+	}
+	return best
+}
+
+// nearTie is how close, in share of the handler's wall clock, two stages
+// must be for the CPU profile to decide between them: closer than a profile
+// of a few seconds can tell apart.
+const nearTie = 0.05
+
+// Choose returns the stage to fix next: the widest in the handler's wall
+// clock; of the stages within nearTie of the widest, the one with most of
+// the handler's CPU. Waiting is what a request's latency is made of, so wall
+// clock leads; but once no stage stands out in it (late in the waterfall,
+// every share is a few percent), what each costs the cores decides the
+// throughput of a two-core machine.
+func Choose(wall, cpu map[int]float64) int {
+	first := Widest(wall)
+	best := first
+	for _, n := range slices.Sorted(maps.Keys(wall)) {
+		if wall[first]-wall[n] < nearTie && cpu[n] > cpu[best] {
 			best = n
 		}
 	}
@@ -160,6 +197,23 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		return nil, fmt.Errorf("all-baseline against all-solution: %w", err)
 	}
 	cs.Compare = rep
+	cs.Load = rep.Load
+	if c.Load.Requests <= 0 {
+		// Every leg of the round robin gets the same work, which the
+		// fastest configuration (all-solution, give or take) serves in
+		// RoundSeconds.
+		secs := cc.RoundSeconds
+		if secs <= 0 {
+			secs = 2
+		}
+		var fast []float64
+		for _, l := range rep.B.Legs {
+			fast = append(fast, l.Load.ReqPerSec)
+		}
+		c.Load.Requests = min(SizeWork(median(fast), secs), 40_000)
+		cs.RoundSeconds = secs
+	}
+	cs.RoundRequests = c.Load.Requests
 
 	// 2. The profile's order: at each step, profile the server as it is
 	// and fix the stage whose baseline is widest in the handler's wall
@@ -173,22 +227,25 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 				unfixed = append(unfixed, l)
 			}
 		}
-		var shares map[int]float64 // the last stage left needs no choosing
+		var shares, cpuShares map[int]float64 // the last stage left needs no choosing
 		next := unfixed[0].Number
 		if len(unfixed) > 1 {
 			c.progress("capstone: profiling %s to choose the next fix", stagesOf(fixed))
-			p, err := c.wallProfile(ctx, stagesOf(fixed), cc.ProfileSeconds, len(fixed))
+			wall, cpu, err := c.chooseProfiles(ctx, stagesOf(fixed), cc.ProfileSeconds, len(fixed))
 			if err != nil {
 				return nil, err
 			}
-			if shares, err = StageShares(p, unfixed); err != nil {
+			if shares, err = StageShares(wall, unfixed, ""); err != nil {
 				return nil, err
 			}
-			next = Widest(shares)
+			if cpuShares, err = StageShares(cpu, unfixed, "cpu"); err != nil {
+				return nil, err
+			}
+			next = Choose(shares, cpuShares)
 		}
 		fixed = append(fixed, next)
 		l, _ := labs.ByNumber(next)
-		prof = append(prof, Step{Label: fmt.Sprintf("+ lab %d (%s)", next, l.Slug), Stages: stagesOf(fixed), Fixed: slices.Clone(fixed), Shares: shares})
+		prof = append(prof, Step{Label: fmt.Sprintf("+ lab %d (%s)", next, l.Slug), Stages: stagesOf(fixed), Fixed: slices.Clone(fixed), Shares: shares, CPUShares: cpuShares})
 	}
 
 	// 3. The article's order, and the ablation.
@@ -381,36 +438,47 @@ func passesHalf(steps []Step, final float64) int {
 	return len(steps)
 }
 
-// wallProfile runs stages under load and returns an fgprof profile of
-// seconds taken in the thick of it.
-func (c *Config) wallProfile(ctx context.Context, stages string, seconds, step int) (*profile.Profile, error) {
+// chooseProfiles runs stages under load and returns an fgprof profile of
+// seconds taken in the thick of it, then a CPU profile of as many seconds
+// (one after the other: fgprof's own sampling would fill a CPU profile
+// taken beside it).
+func (c *Config) chooseProfiles(ctx context.Context, stages string, seconds, step int) (wall, cpu *profile.Profile, err error) {
 	if err := c.fresh(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	audit := filepath.Join(c.OutDir, fmt.Sprintf("audit-choose%d.log", step))
 	defer os.Remove(audit)
 	srv, err := startServer(ctx, c.ServerBin, stages, c.DB.URL, audit, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer srv.kill()
 	spec := c.Load
-	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profile is taken
+	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profiles are taken
 	lctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { _, _ = load.Run(lctx, spec, nil) })
+	defer wg.Wait()
+	defer stop()
 	time.Sleep(500 * time.Millisecond) // past the first connections
-	body, err := get(ctx, fmt.Sprintf("%s/debug/fgprof?seconds=%d", srv.admin, seconds))
-	stop()
-	wg.Wait()
-	if err != nil {
-		return nil, fmt.Errorf("fgprof: %w", err)
+	take := func(kind, url string) (*profile.Profile, error) {
+		body, err := get(ctx, fmt.Sprintf("%s%sseconds=%d", srv.admin, url, seconds))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+		path := filepath.Join(c.OutDir, fmt.Sprintf("choose%d-%s.pb.gz", step, kind))
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			return nil, err
+		}
+		return flame.Load(path)
 	}
-	path := filepath.Join(c.OutDir, fmt.Sprintf("choose%d-fgprof.pb.gz", step))
-	if err := os.WriteFile(path, body, 0o644); err != nil {
-		return nil, err
+	if wall, err = take("fgprof", "/debug/fgprof?format=pprof&"); err != nil {
+		return nil, nil, err
 	}
-	return flame.Load(path)
+	if cpu, err = take("cpu", "/debug/pprof/profile?"); err != nil {
+		return nil, nil, err
+	}
+	return wall, cpu, nil
 }
 
 // write saves capstone.json, capstone.md and capstone.html in dir.
@@ -444,8 +512,19 @@ func (cs *Capstone) Text() string {
 
 // WriteText prints the capstone's tables.
 func (cs *Capstone) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "# capstone: all seven fixes\n\n- measured: %s, %s\n- database: %s\n- work per leg: %d requests, %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n\n",
-		cs.Started.UTC().Format("2006-01-02 15:04 MST"), cs.Machine, cs.Database, cs.Load.Requests, cs.Load.Workers, cs.Load.Lines, cs.Rounds)
+	fmt.Fprintf(w, "# capstone: all seven fixes\n\n- measured: %s, %s\n- database: %s\n", cs.Started.UTC().Format("2006-01-02 15:04 MST"), cs.Machine, cs.Database)
+	if cs.Commit != "" {
+		fmt.Fprintf(w, "- code: %s\n", cs.Commit)
+	}
+	fmt.Fprintf(w, "- work per leg: %d requests in the headline comparison, %d in every leg of the round robin and the sweep; %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n",
+		cs.Load.Requests, cs.RoundRequests, cs.Load.Workers, cs.Load.Lines, cs.Rounds)
+	if cs.Compare != nil && cs.Compare.Sizing != nil {
+		fmt.Fprintf(w, "- headline comparison: %s\n", cs.Compare.Sizing)
+	}
+	if cs.RoundSeconds > 0 {
+		fmt.Fprintf(w, "- round robin and sweep: the work the all-solution server served in about %.0f s in the headline comparison; slower configurations run longer on the same work\n", cs.RoundSeconds)
+	}
+	fmt.Fprintln(w)
 	if r := cs.Compare; r != nil && len(r.Metrics) > 0 {
 		fmt.Fprintf(w, "## all-baseline against all-solution\n\n| metric | all-baseline (median) | all-solution (median) | ratio: median of pair ratios [min–max] | verdict |\n|---|---|---|---|---|\n")
 		for _, m := range r.Metrics {
@@ -475,7 +554,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 	table := func(title string, steps []Step, shares bool) {
 		fmt.Fprintf(w, "## %s\n\n| step | req/s (median) | [min–max] | x all-baseline |", title)
 		if shares {
-			fmt.Fprintf(w, " the handler's wall clock in each stage still at baseline, before this step |")
+			fmt.Fprintf(w, " each stage still at baseline, before this step: its share of the handler's wall clock (and of its CPU) |")
 		}
 		fmt.Fprintf(w, "\n|---|---|---|---|%s\n", map[bool]string{true: "---|"}[shares])
 		base := cs.Article[0].Median
@@ -492,7 +571,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			if shares {
 				var parts []string
 				for _, k := range slices.Sorted(maps.Keys(s.Shares)) {
-					parts = append(parts, fmt.Sprintf("%d: %.0f%%", k, 100*s.Shares[k]))
+					parts = append(parts, fmt.Sprintf("%d: %.0f%% (CPU %.0f%%)", k, 100*s.Shares[k], 100*s.CPUShares[k]))
 				}
 				if len(parts) == 0 && s.Fixed != nil {
 					parts = append(parts, "the last one left")
@@ -524,6 +603,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 	}
 	table("Waterfall, the article's order", cs.Article, false)
 	table("Waterfall, the profile's order", cs.Profiled, true)
+	fmt.Fprintf(w, "The profile's order is chosen by the tool: at each step, the stage with the largest share of the request handler's wall clock (fgprof), and of the stages within %.0f points of it, the one with most of its CPU.\n\n", 100*nearTie)
 	fmt.Fprintf(w, "Half of the final speed (%s req/s) is passed after %d step(s) in the article's order and %d in the profile's.\n\n", fmtNum(cs.Final), cs.HalfArticle, cs.HalfProfiled)
 	fmt.Fprintf(w, "## Ablation: all-solution with one stage back at baseline\n\n| configuration | req/s (median) | x all-solution |\n|---|---|---|\n")
 	for _, s := range cs.Ablation {

@@ -45,7 +45,7 @@ func TestProfileOrderPicksTheWidest(t *testing.T) {
 		l(1).Package(labs.Baseline) + ".Enricher.Enrich":   5,
 		"github.com/flamelab/flamelab/server.(*Server).x":  5,
 	})
-	shares, err := StageShares(p, []*labs.Lab{l(1), l(5), l(7)})
+	shares, err := StageShares(p, []*labs.Lab{l(1), l(5), l(7)}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +57,40 @@ func TestProfileOrderPicksTheWidest(t *testing.T) {
 	}
 	if Widest(map[int]float64{3: 0.2, 2: 0.2}) != 2 {
 		t.Error("a tie must go to the lower lab number, so the order is reproducible")
+	}
+}
+
+// TestChoose: wall clock decides; the CPU profile only breaks near-ties.
+func TestChoose(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		wall, cpu map[int]float64
+		want      int
+	}{
+		{"clear wall-clock lead, CPU disagrees", map[int]float64{5: 0.40, 7: 0.30}, map[int]float64{5: 0.01, 7: 0.50}, 5},
+		{"near-tie, CPU decides", map[int]float64{5: 0.32, 7: 0.30}, map[int]float64{5: 0.01, 7: 0.50}, 7},
+		{"near-tie, CPU agrees", map[int]float64{5: 0.32, 7: 0.30}, map[int]float64{5: 0.20, 7: 0.10}, 5},
+		{"no stage stands out, CPU decides among all", map[int]float64{2: 0.00, 3: 0.01, 4: 0.01, 6: 0.01}, map[int]float64{2: 0.04, 3: 0.06, 4: 0.39, 6: 0.35}, 4},
+		{"one stage left", map[int]float64{3: 0.01}, nil, 3},
+	} {
+		if got := Choose(c.wall, c.cpu); got != c.want {
+			t.Errorf("%s: Choose = %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestSizeWork(t *testing.T) {
+	for _, c := range []struct {
+		perSec, secs float64
+		want         int
+	}{
+		{2000, 3, 7500}, // 6,000 and a quarter to spare
+		{1699, 3, 6400}, // rounded up to a hundred
+		{50, 3, 600},    // never under the old fixed work
+	} {
+		if got := SizeWork(c.perSec, c.secs); got != c.want {
+			t.Errorf("SizeWork(%v, %v) = %d, want %d", c.perSec, c.secs, got, c.want)
+		}
 	}
 }
 

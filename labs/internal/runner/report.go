@@ -61,7 +61,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		r.A.Impl, r.B.Impl, r.Pairs, r.Load.Requests, r.Load.Mode, r.Load.Workers, r.Load.Lines)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	lo, hi := r.LegSeconds()
-	fmt.Fprintf(w, "legs lasted %.1f to %.1f s; the order was balanced (A B, B A, ...)\n\n", lo, hi)
+	fmt.Fprintf(w, "legs lasted %.1f to %.1f s; the order was balanced (A B, B A, ...)\n", lo, hi)
+	if r.Sizing != nil {
+		fmt.Fprintf(w, "%s\n", r.Sizing)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict\t")
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
@@ -105,6 +109,9 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		r.Trick, r.Claim, r.Started.Format("2006-01-02 15:04 MST"), r.Machine, r.Database)
 	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
 		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
+	if r.Sizing != nil {
+		fmt.Fprintf(w, "- %s\n", r.Sizing)
+	}
 	lo, hi := r.LegSeconds()
 	if r.Commit != "" {
 		fmt.Fprintf(w, "- code: %s\n", r.Commit)
@@ -173,7 +180,7 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 </style></head><body>
 <h1>lab {{.Lab}} ({{.Slug}}): {{.Trick}}</h1>
 <p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
-<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). The ratio column is the median of the per-pair ratios, not the ratio of the medians.
+<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). {{with .Sizing}}{{.}}. {{end}}The ratio column is the median of the per-pair ratios, not the ratio of the medians.
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>

@@ -30,7 +30,7 @@ type Config struct {
 	Candidate labs.Impl // side B; side A is always the baseline
 	Pairs     int       // A B pairs measured
 	Load      load.Spec // Target is filled in per leg
-	Reads     int       // GET /users/{id}/events requests per leg, after the writes; 0: none
+	Reads     int       // GET /users/{id}/events requests per leg, after the writes; 0: none; -1: as many as the writes
 	// ProfileWork is the least work, in seconds at the side's measured
 	// rate, that a profiled leg does; 0 means 3 (300 CPU samples at most).
 	ProfileWork float64
@@ -52,6 +52,16 @@ type Config struct {
 	ProcessCPU bool
 	// Commit names the code measured (git describe), for the report.
 	Commit string
+	// MinLegSeconds sizes the work when Load.Requests is 0: each side
+	// first runs a short calibration leg (outside the statistics), and
+	// every measured leg then gets the requests the faster side needs to
+	// last this long; 0 means 3. A fast server finishes a fixed 600
+	// requests in a third of a second, which measures start-up and tail,
+	// not throughput.
+	MinLegSeconds float64
+	// MaxRequests caps the sized work, so a very slow side cannot make a
+	// run take an hour; 0 means 40,000. A capped size is reported.
+	MaxRequests int
 
 	started time.Time
 }
@@ -106,6 +116,30 @@ type Report struct {
 	Flamegraphs map[string]string // title -> HTML file, relative to OutDir
 	Warnings    []string
 	ElapsedSecs float64
+	// Sizing says how Load.Requests was chosen, when the runner chose it.
+	Sizing *Sizing `json:",omitempty"`
+}
+
+// Sizing records the calibration that sized the legs.
+type Sizing struct {
+	MinLegSeconds float64
+	CalibrationA  float64 // req/s of side A's calibration leg
+	CalibrationB  float64
+	Requests      int
+	Capped        bool // MaxRequests was reached: the faster side's legs are shorter than MinLegSeconds
+}
+
+// String is the sentence the reports print.
+func (s *Sizing) String() string {
+	if s == nil {
+		return ""
+	}
+	out := fmt.Sprintf("legs sized by the runner: calibration legs (outside the statistics) ran %s and %s req/s, so %d requests make the faster side's legs last about %.0f s",
+		fmtNum(s.CalibrationA), fmtNum(s.CalibrationB), s.Requests, s.MinLegSeconds)
+	if s.Capped {
+		out += " (capped: the faster side's legs are shorter)"
+	}
+	return out
 }
 
 // LegSeconds returns the shortest and longest measured leg, in seconds: a
@@ -184,6 +218,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if !cfg.DB.Fsync {
 		rep.Warnings = append(rep.Warnings, "the database runs with fsync=off: commit costs are not measured")
 	}
+	if cfg.Load.Requests <= 0 {
+		sz, err := cfg.size(ctx, rep.A, rep.B)
+		if err != nil {
+			return nil, fmt.Errorf("sizing the legs: %w", err)
+		}
+		cfg.Load.Requests, rep.Load.Requests, rep.Sizing = sz.Requests, sz.Requests, sz
+		if sz.Capped {
+			rep.Warnings = append(rep.Warnings, sz.String())
+		}
+	}
+	if cfg.Reads < 0 {
+		cfg.Reads = cfg.Load.Requests
+	}
 
 	// The measured pairs, alternating, so drift of the machine hits both
 	// sides alike, and in a balanced order (A B, B A, A B, ...): with a
@@ -237,6 +284,58 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// calibrationRequests is the work of a calibration leg: long enough for a
+// rate within tens of percent (it sizes the legs; it measures nothing).
+const calibrationRequests = 500
+
+// size runs one calibration leg per side and returns the work that makes
+// the faster side's measured legs last MinLegSeconds. Both sides get the
+// same count: a comparison of different work is not a comparison.
+func (c *Config) size(ctx context.Context, a, b *Side) (*Sizing, error) {
+	sz := &Sizing{MinLegSeconds: c.MinLegSeconds}
+	if sz.MinLegSeconds <= 0 {
+		sz.MinLegSeconds = 3
+	}
+	limit := c.MaxRequests
+	if limit <= 0 {
+		limit = 40_000
+	}
+	if c.Load.Mode == load.Latency {
+		// A fixed rate needs no calibration: the rate is the speed.
+		sz.CalibrationA, sz.CalibrationB = float64(c.Load.Rate), float64(c.Load.Rate)
+		sz.Requests = min(SizeWork(float64(c.Load.Rate), sz.MinLegSeconds), limit)
+		return sz, nil
+	}
+	cal := *c
+	cal.Load.Requests, cal.Reads, cal.StatsReaders, cal.ProcessCPU = calibrationRequests, 0, 0, false
+	for _, side := range []*Side{a, b} {
+		c.progress("calibrating the work per leg: %s (%s)", side.Name, side.Impl)
+		leg, err := cal.measure(ctx, side, "calibrate-"+side.Name)
+		if err != nil {
+			return nil, err
+		}
+		if side == a {
+			sz.CalibrationA = leg.Load.ReqPerSec
+		} else {
+			sz.CalibrationB = leg.Load.ReqPerSec
+		}
+	}
+	sz.Requests = SizeWork(max(sz.CalibrationA, sz.CalibrationB), sz.MinLegSeconds)
+	if sz.Requests > limit {
+		sz.Requests, sz.Capped = limit, true
+	}
+	return sz, nil
+}
+
+// SizeWork returns the requests that last seconds at perSec, with a quarter
+// to spare (a calibration leg runs a little slower or faster than the
+// measured ones), rounded up to a hundred, and never under 600, the
+// fixed work labs used before.
+func SizeWork(perSec, seconds float64) int {
+	n := int(math.Ceil(perSec*seconds*1.25/100)) * 100
+	return max(n, 600)
 }
 
 func (c *Config) fresh(ctx context.Context) error {
