@@ -8,21 +8,32 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/google/pprof/driver"
 )
 
+// Page says what a static flame graph shows: its title, a paragraph for the
+// reader, and the command that opens the same profile in pprof's live UI.
+type Page struct {
+	Title string
+	About string // plain text
+	Live  string // e.g. "make flame-6 PROFILE=before-cpu"
+	Back  string // a relative link back to the report, if any
+}
+
 // HTML writes pprof's flame graph of the profile at src to out, as a single
 // self-contained page that opens from file:// (pprof inlines its script and
-// style). flags are more pprof flags, e.g. "-diff_base=before.pb.gz" for a
-// diff or "-sample_index=alloc_space".
-func HTML(src, out string, flags ...string) error {
-	var page []byte
+// style), made static by Static. flags are more pprof flags, e.g.
+// "-diff_base=before.pb.gz" for a diff or "-sample_index=alloc_space".
+func HTML(src, out string, page Page, flags ...string) error {
+	var html []byte
 	args := append([]string{"-http=127.0.0.1:0", "-no_browser", "-symbolize=none"}, flags...)
 	err := run(append(args, src), func(a *driver.HTTPServerArgs) error {
 		h, ok := a.Handlers["/flamegraph"]
@@ -34,13 +45,55 @@ func HTML(src, out string, flags ...string) error {
 		if rec.Code != http.StatusOK {
 			return fmt.Errorf("flame graph: %d %s", rec.Code, rec.Body)
 		}
-		page = rec.Body.Bytes()
+		html = rec.Body.Bytes()
 		return nil
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("render %s: %w", src, err)
 	}
-	return os.WriteFile(out, page, 0o644)
+	return os.WriteFile(out, Static(html, page), 0o644)
+}
+
+// liveLink matches the links of pprof's page that lead to its own server:
+// "./top", "./download", "?f=...". From file:// they lead nowhere.
+var liveLink = regexp.MustCompile(`\shref="(\./[^"]*|\?[^"]*)"`)
+
+// staticStyle hides the menus that need pprof's server (View, Sample,
+// Refine, Config, Download, and the right-click actions); the elements stay,
+// because pprof's script looks them up.
+const staticStyle = `<style>
+#view,#sample,#refine,#config,#download,#action-menu a,#action-menu hr{display:none!important}
+.flamelab{font:14px/1.45 system-ui,sans-serif;background:#fffbe6;border-bottom:1px solid #e0d8a8;padding:.5em 1em}
+.flamelab h2{font-size:16px;margin:0 0 .2em}.flamelab p{margin:.2em 0}
+</style>
+`
+
+// Static turns pprof's live flame graph page into one that works from
+// file://: the menus and links that need pprof's server are gone, the page
+// says what it shows (pprof titles a profile without a main binary
+// "unknown time"), and right-clicking a frame says where Focus and the
+// other actions live.
+func Static(html []byte, p Page) []byte {
+	s := string(html)
+	s = liveLink.ReplaceAllString(s, "")
+	s = strings.Replace(s, "</head>", staticStyle+"</head>", 1)
+	title := template.HTMLEscapeString(p.Title)
+	s = regexp.MustCompile(`<title>[^<]*</title>`).ReplaceAllString(s, "<title>"+title+"</title>")
+	s = regexp.MustCompile(`(id="details">)[^<]*(</a>)`).ReplaceAllString(s, "${1}details${2}")
+	live := "the live UI: " + template.HTMLEscapeString(p.Live)
+	if p.Live == "" {
+		live = "pprof's live UI (go tool pprof -http=127.0.0.1:8081 FILE.pb.gz)"
+	}
+	banner := fmt.Sprintf(`<div class="flamelab"><h2>%s</h2><p>%s</p><p>A static copy: click a frame to zoom in, type in the search box to highlight. Focus, Ignore, Peek and Source need %s.`,
+		title, template.HTMLEscapeString(p.About), live)
+	if p.Back != "" {
+		banner += fmt.Sprintf(` <a href="%s">Back to the report</a>.`, template.HTMLEscapeString(p.Back))
+	}
+	banner += "</p></div>\n"
+	s = strings.Replace(s, "<body>", "<body>\n"+banner, 1)
+	s = strings.Replace(s, `<span id="action-title"></span>`,
+		`<span id="action-title"></span><p style="margin:.3em .6em;max-width:22em;font-size:12px">Focus, Ignore, Hide and Source need `+live+`</p>`, 1)
+	return []byte(s)
 }
 
 // Top returns pprof's -top table of the profile at src with n rows. flags

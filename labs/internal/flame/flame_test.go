@@ -89,12 +89,13 @@ func TestFuncShare(t *testing.T) {
 func TestHTML(t *testing.T) {
 	src := synthetic(t, before)
 	out := filepath.Join(t.TempDir(), "cpu.html")
-	if err := HTML(src, out); err != nil {
+	if err := HTML(src, out, Page{Title: "lab 6 before: cpu", About: "what it shows", Live: "make flame-6 PROFILE=before-cpu", Back: "report.html"}); err != nil {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(out)
 	html := string(page)
-	for _, want := range []string{"baseline.Parser.Parse", "regexp.(*Regexp).doOnePass", "<script"} {
+	for _, want := range []string{"baseline.Parser.Parse", "regexp.(*Regexp).doOnePass", "<script",
+		"<title>lab 6 before: cpu</title>", "what it shows", "make flame-6 PROFILE=before-cpu", `href="report.html"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("flame graph HTML lacks %q", want)
 		}
@@ -104,12 +105,36 @@ func TestHTML(t *testing.T) {
 	if m := external.FindString(html); m != "" {
 		t.Errorf("flame graph loads an external resource: %s", m)
 	}
+	// Every link works from file:// or is gone: pprof's page links to its
+	// own server ("./top", "?f=...", "./download"), which a static copy
+	// does not have.
+	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(html, -1) {
+		if l := m[1]; l != "#" && l != "report.html" {
+			t.Errorf("static flame graph keeps a link to pprof's server: href=%q", l)
+		}
+	}
+	if strings.Contains(html, "unknown time") {
+		t.Error(`the page still says "unknown time" where it should say what it shows`)
+	}
+}
+
+// TestStaticNeedsFixing proves TestHTML's link check can fail: pprof's own
+// page, untouched, has live links.
+func TestStaticNeedsFixing(t *testing.T) {
+	raw := `<html><head><title>unknown time</title></head><body><h1><a href="./">pprof</a></h1><a href="./download">Download</a><a href="?f=x" id="focus">Focus</a></body></html>`
+	if !liveLink.MatchString(raw) {
+		t.Fatal("liveLink matches none of pprof's live links")
+	}
+	out := string(Static([]byte(raw), Page{Title: "t"}))
+	if liveLink.MatchString(out) || strings.Contains(out, "unknown time") {
+		t.Errorf("Static left a live link or pprof's title:\n%s", out)
+	}
 }
 
 func TestDiff(t *testing.T) {
 	base, cand := synthetic(t, before), synthetic(t, after)
 	out := filepath.Join(t.TempDir(), "diff.html")
-	if err := HTML(cand, out, "-diff_base="+base); err != nil {
+	if err := HTML(cand, out, Page{Title: "diff"}, "-diff_base="+base); err != nil {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(out)

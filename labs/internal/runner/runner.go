@@ -612,6 +612,24 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 // explicitly: pprof's driver remembers some settings between calls.
 var sampleType = map[string]string{"cpu": "cpu", "fgprof": "time", "allocs": "alloc_space", "mutex": "delay", "block": "delay", "goroutine": "goroutine"}
 
+// aboutKind says, on each static flame graph page, what its profile counts.
+var aboutKind = map[string]string{
+	"cpu":       "CPU profile: where goroutines were running on a CPU, sampled 100 times a second over the profiled leg. Width: share of the CPU time. Waiting does not show here. Under details, \"Total samples = 1.79s (203.4%)\" reads: 1.79 s of CPU sampled, which is 203% of the window's length: two cores busy, on average.",
+	"fgprof":    "Wall-clock profile (fgprof): every goroutine's stack, running or waiting, 99 times a second. Width: share of goroutine time, waiting included (so its total, under details, is many times the window: one window's worth per goroutine). Idle goroutines (the server's accept and keep-alive loops in runtime.gopark) are part of it: read what is under Server.ServeHTTP.",
+	"allocs":    "Allocation profile (alloc_space): bytes allocated over the profiled leg, by the stack that allocated them.",
+	"mutex":     "Mutex profile (delay): time goroutines waited for a lock another goroutine held, charged to the stack that released it.",
+	"block":     "Block profile (delay): time goroutines spent blocked on channels, select, locks and condition variables.",
+	"goroutine": "Goroutine profile: the goroutines alive when the window closed, by stack.",
+}
+
+// title names the run on its flame graph pages.
+func (c *Config) title() string {
+	if c.Lab.Number == 0 {
+		return c.Lab.Slug
+	}
+	return fmt.Sprintf("lab %d (%s)", c.Lab.Number, c.Lab.Slug)
+}
+
 // render writes a flame graph per profile, diff flame graphs and top tables.
 func (c *Config) render(rep *Report) error {
 	total, done := 2*len(rep.A.Profiles)+4, 0
@@ -634,7 +652,13 @@ func (c *Config) render(rep *Report) error {
 			if st := sampleType[kind]; st != "" {
 				flags = append(flags, "-sample_index="+st)
 			}
-			if err := flame.HTML(path, filepath.Join(c.OutDir, html), flags...); err != nil {
+			page := flame.Page{
+				Title: fmt.Sprintf("%s %s: %s profile (%s)", c.title(), side.Name, kind, side.Impl),
+				About: aboutKind[kind],
+				Live:  "go tool pprof -http=127.0.0.1:8081 " + path,
+				Back:  "report.html",
+			}
+			if err := flame.HTML(path, filepath.Join(c.OutDir, html), page, flags...); err != nil {
 				return err
 			}
 			rep.Flamegraphs[fmt.Sprintf("%s: %s", side.Name, kind)] = html
@@ -654,11 +678,23 @@ func (c *Config) render(rep *Report) error {
 			continue
 		}
 		step("diff " + kind)
-		flags := []string{"-diff_base=" + a}
+		// -normalize scales the after profile to the before one's total:
+		// the profiled legs differ in length (each does a few seconds of
+		// its own side's work), and a raw difference would mostly show that.
+		flags := []string{"-diff_base=" + a, "-normalize"}
 		if st := sampleType[kind]; st != "" {
 			flags = append(flags, "-sample_index="+st)
 		}
-		if err := flame.HTML(b, filepath.Join(c.OutDir, name), flags...); err != nil {
+		page := flame.Page{
+			Title: fmt.Sprintf("%s: %s profile, after minus before", c.title(), kind),
+			About: fmt.Sprintf("The difference of the two %s profiles: after (%s), scaled to the before profile's total (pprof -normalize), minus before (%s). "+
+				"A frame's width is how much its share changed; red frames grew, green ones shrank. "+
+				"Under details, the totals are the before profile's, and shares are of its total. %s",
+				kind, rep.B.Impl, rep.A.Impl, aboutKind[kind]),
+			Live: fmt.Sprintf("go tool pprof -http=127.0.0.1:8081 -diff_base=%s -normalize %s", a, b),
+			Back: "report.html",
+		}
+		if err := flame.HTML(b, filepath.Join(c.OutDir, name), page, flags...); err != nil {
 			return err
 		}
 		rep.Flamegraphs["before→after: "+kind] = name
