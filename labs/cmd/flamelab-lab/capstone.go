@@ -32,6 +32,7 @@ func capstone(args []string) error {
 		lines    = fs.Int("lines", 50, "access-log lines per request")
 		profSecs = fs.Int("profile-seconds", 4, "fgprof window at each step of the profile-order waterfall")
 		out      = fs.String("out", "profiles", "where capstone/<timestamp>/ goes")
+		dir      = fs.String("dir", "", "write the run into exactly this directory, replacing it, and leave latest alone (make docs)")
 	)
 	fs.Parse(args)
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 60, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
@@ -43,6 +44,12 @@ func capstone(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	runDir := filepath.Join(*out, "capstone", time.Now().Format("20060102-150405"))
+	if *dir != "" {
+		runDir = *dir
+		if err := os.RemoveAll(runDir); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
 	}
@@ -66,9 +73,13 @@ func capstone(args []string) error {
 		return err
 	}
 	latest := filepath.Join(*out, "capstone", "latest")
-	os.Remove(latest)
-	if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
-		return err
+	if *dir != "" {
+		latest = runDir
+	} else {
+		os.Remove(latest)
+		if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
+			return err
+		}
 	}
 	fmt.Println()
 	cs.WriteText(os.Stdout)
@@ -89,7 +100,8 @@ func claims(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := runner.WriteClaims(f, *profiles, commit()); err != nil {
+	latest := func(name string) string { return filepath.Join(*profiles, name, "latest") }
+	if err := runner.WriteClaims(f, latest, "the latest `make lab-N` report of each lab and the latest `make capstone`, as they are in `profiles/` on the machine that ran it", commit()); err != nil {
 		f.Close()
 		return err
 	}

@@ -91,6 +91,7 @@ func run(args []string) error {
 		rate     = fs.Int("rate", 0, "requests per second: switches to latency mode (a fixed rate the slow side can sustain)")
 		trace    = fs.Bool("trace", false, "also capture a 2-second execution trace per side")
 		out      = fs.String("out", "profiles", "where lab-N/<timestamp>/ goes")
+		dir      = fs.String("dir", "", "write the run into exactly this directory, replacing it, and leave latest alone (make docs: the reference captures)")
 		seed     = fs.Uint64("seed", 1, "payload seed")
 		goexp    = fs.String("goexperiment", "", "GOEXPERIMENT for building the server (both sides), e.g. nogreenteagc")
 	)
@@ -124,6 +125,12 @@ func run(args []string) error {
 	defer stop()
 
 	runDir := filepath.Join(*out, fmt.Sprintf("lab-%d", lab.Number), time.Now().Format("20060102-150405"))
+	if *dir != "" {
+		runDir = *dir
+		if err := os.RemoveAll(runDir); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
 	}
@@ -160,9 +167,13 @@ func run(args []string) error {
 		return err
 	}
 	latest := filepath.Join(*out, fmt.Sprintf("lab-%d", lab.Number), "latest")
-	os.Remove(latest)
-	if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
-		return err
+	if *dir != "" {
+		latest = runDir
+	} else {
+		os.Remove(latest)
+		if err := os.Symlink(filepath.Base(runDir), latest); err != nil {
+			return err
+		}
 	}
 	rep.WriteTable(os.Stdout)
 	if *quick {

@@ -59,14 +59,16 @@ func Judge(c labs.Check, rep *Report) (verdict, measured string) {
 	return NoRun, "the report has no row " + c.Metric
 }
 
-// WriteClaims writes docs/claims.md's content from the latest report of
-// every lab under profilesDir and the latest capstone.
-func WriteClaims(w io.Writer, profilesDir, commit string) error {
+// WriteClaims writes docs/claims.md's content from the report of every lab
+// and the capstone's: dir maps "lab-N" or "capstone" to the directory of
+// the run to read (the latest, or a reference capture); source says which
+// runs those are, for the page.
+func WriteClaims(w io.Writer, dir func(name string) string, source, commit string) error {
 	fmt.Fprintf(w, "# The article's claims against our measurements\n\n")
-	fmt.Fprintf(w, "Written by `make claims` (code %s) from the latest `make lab-N` report of each lab and the latest `make capstone`, as they are in `profiles/` on the machine that ran it. Each row says which run it read. A verdict is **confirmed** when the difference is significant (Mann-Whitney U, α = 0.05, over the pairs) and at least as large as claimed, within 10%%; **smaller here** when significant but short of the claim; **not seen here** when it is noise. Why a figure differs from the article is in each lesson's section 7.\n\n", commit)
+	fmt.Fprintf(w, "Written by `make claims` (code %s) from %s. Each row says which run it read. A verdict is **confirmed** when the difference is significant (Mann-Whitney U, α = 0.05, over the pairs) and at least as large as claimed, within 10%%; **smaller here** when significant but short of the claim; **not seen here** when it is noise. Why a figure differs from the article is in each lesson's section 7.\n\n", commit, source)
 	fmt.Fprintf(w, "| lab | the article's claim | our measurement | verdict | run |\n|---|---|---|---|---|\n")
 	for _, l := range labs.All {
-		raw, err := os.ReadFile(filepath.Join(profilesDir, fmt.Sprintf("lab-%d", l.Number), "latest", "report.json"))
+		raw, err := os.ReadFile(filepath.Join(dir(fmt.Sprintf("lab-%d", l.Number)), "report.json"))
 		var rep Report
 		if err == nil {
 			err = json.Unmarshal(raw, &rep)
@@ -89,7 +91,7 @@ func WriteClaims(w io.Writer, profilesDir, commit string) error {
 			fmt.Fprintf(w, "| %d %s | %s | %s | %s | %s |\n", l.Number, l.Slug, claim, m, v, run)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(profilesDir, "capstone", "latest", "capstone.json"))
+	raw, err := os.ReadFile(filepath.Join(dir("capstone"), "capstone.json"))
 	var cs Capstone
 	if err == nil {
 		err = json.Unmarshal(raw, &cs)

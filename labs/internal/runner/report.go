@@ -229,3 +229,62 @@ func (r *Report) LegRows() []LegRow {
 	}
 	return out
 }
+
+// LoadReport reads the report.json a run wrote in dir.
+func LoadReport(dir string) (*Report, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("%s/report.json: %w", dir, err)
+	}
+	return r, nil
+}
+
+// Prune keeps the flame graph pages of dir's report whose title keep
+// accepts, deletes the others and the execution traces, and rewrites the
+// report so it links only to what is left. The raw profiles all stay: any
+// of them renders again with go tool pprof. Reference captures are pruned
+// to fit the repository.
+func Prune(dir string, keep func(title string) bool) error {
+	r, err := LoadReport(dir)
+	if err != nil {
+		return err
+	}
+	for title, page := range r.Flamegraphs {
+		if !keep(title) {
+			if err := os.Remove(filepath.Join(dir, page)); err != nil && !os.IsNotExist(err) {
+				return err
+			}
+			delete(r.Flamegraphs, title)
+		}
+	}
+	traces, _ := filepath.Glob(filepath.Join(dir, "*.trace"))
+	for _, t := range traces {
+		if err := os.Remove(t); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*Side{r.A, r.B} {
+		delete(s.Profiles, "trace")
+	}
+	return write(dir, r)
+}
+
+// Machine describes this machine as the reports do.
+func Machine() string { return machine() }
+
+// LoadCapstone reads the capstone.json a capstone run wrote in dir.
+func LoadCapstone(dir string) (*Capstone, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "capstone.json"))
+	if err != nil {
+		return nil, err
+	}
+	cs := &Capstone{}
+	if err := json.Unmarshal(b, cs); err != nil {
+		return nil, fmt.Errorf("%s/capstone.json: %w", dir, err)
+	}
+	return cs, nil
+}
