@@ -21,7 +21,7 @@ FORCE:
 
 # The lab tool: run, check, reset, bench and fuzz for one lab. It links no
 # exercise, so it builds whatever state the exercises are in.
-LAB := $(GO) run ./labs/cmd/flamelab-lab
+LABTOOL := $(GO) run ./labs/cmd/flamelab-lab
 
 .PHONY: help
 help: ## list every target
@@ -49,12 +49,12 @@ lint: ## gofmt, go vet and staticcheck: what CI checks besides the tests
 	@out=$$(gofmt -l . | grep -v '^profiles/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@# With every exercise linked too, so their wiring (labs/exercise_N.go) is checked.
-	@tags=$$($(LAB) tags all=exercise) && echo "go vet -tags $$tags ./labs/ && go tool staticcheck -tags $$tags ./..." && \
+	@tags=$$($(LABTOOL) tags all=exercise) && echo "go vet -tags $$tags ./labs/ && go tool staticcheck -tags $$tags ./..." && \
 	$(GO) vet -tags "$$tags" ./labs/ && $(GO) tool staticcheck -tags "$$tags" ./...
 
 .PHONY: serve
 serve: ## run the server (STAGES=all=baseline by default) on 127.0.0.1:8080, pprof on :6060
-	@tags=$$($(LAB) tags '$(STAGES)') && bin=$${TMPDIR:-/tmp}/flamelab-serve-$$(id -u) && \
+	@tags=$$($(LABTOOL) tags '$(STAGES)') && bin=$${TMPDIR:-/tmp}/flamelab-serve-$$(id -u) && \
 	$(GO) build -tags "$$tags" -o "$$bin" ./labs/cmd/flamelab-server && \
 	exec "$$bin" -stages '$(STAGES)' $(SERVE_FLAGS)
 # The server runs as the recipe's own process (exec), not under go run: on
@@ -85,7 +85,7 @@ PROFILE ?= before-cpu
 FLAME_ADDR ?= 127.0.0.1:8081
 
 lab-%: FORCE ## instructor's demo: baseline vs IMPL, alternating runs, profiles, flame graphs, report
-	@$(LAB) run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
+	@$(LABTOOL) run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
 
 flame-%: FORCE ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
 	@f=profiles/lab-$*/latest/$(PROFILE).pb.gz; \
@@ -93,25 +93,34 @@ flame-%: FORCE ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu,
 	$(GO) tool pprof -http=$(FLAME_ADDR) "$$f"
 
 check-%: FORCE ## run lab N's tests against your exercise; fails until your fix meets the budget
-	@$(LAB) check -lab $*
+	@$(LABTOOL) check -lab $*
 
 reset-%: FORCE ## restore lab N's exercise from its baseline (your changes are lost)
-	@$(LAB) reset -lab $*
+	@$(LABTOOL) reset -lab $*
 
 .PHONY: capstone
 capstone: ## all seven fixes: all-baseline vs all-solution, both waterfalls, the ablation (QUICK=1: a small one)
-	@$(LAB) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
+	@$(LABTOOL) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
+
+.PHONY: docs
+docs: ## rerun every command behind the docs' figures on a testcontainer, keep profiles/reference, splice them in (LAB=6 or LAB=6,capstone: only those)
+	@scripts/docker-up.sh && scripts/build-pg-image.sh >/dev/null
+	@unset FLAMELAB_DATABASE_URL; $(LABTOOL) docs $(if $(LAB),-lab $(LAB))
+
+.PHONY: docs-check
+docs-check: ## fail if a figure in the docs is stale (its code changed) or differs from its capture; CI runs it
+	@$(LABTOOL) docs -check
 
 .PHONY: claims
 claims: ## write docs/claims.md: the article's claims against the latest lab and capstone reports
-	@$(LAB) claims
+	@$(LABTOOL) claims
 
 FUZZTIME ?= 2m
 
 fuzz-%: FORCE ## fuzz lab N: every implementation against the baseline (FUZZTIME=2m)
-	@$(LAB) fuzz -lab $* -fuzztime $(FUZZTIME)
+	@$(LABTOOL) fuzz -lab $* -fuzztime $(FUZZTIME)
 
 BENCHCOUNT ?= 10
 
 bench-%: FORCE ## lab N's Go benchmarks: implementations side by side, then the lesson's alternatives (benchstat)
-	@$(LAB) bench -lab $* -count $(BENCHCOUNT)
+	@$(LABTOOL) bench -lab $* -count $(BENCHCOUNT)

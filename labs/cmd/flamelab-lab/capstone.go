@@ -33,8 +33,12 @@ func capstone(args []string) error {
 		profSecs = fs.Int("profile-seconds", 4, "fgprof window at each step of the profile-order waterfall")
 		out      = fs.String("out", "profiles", "where capstone/<timestamp>/ goes")
 		dir      = fs.String("dir", "", "write the run into exactly this directory, replacing it, and leave latest alone (make docs)")
+		validate = fs.Bool("validate", false, "check the flags, then stop")
 	)
 	fs.Parse(args)
+	if *validate {
+		return nil
+	}
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 60, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
 	if *quick {
 		*pairs, *rounds, *profSecs = 1, 1, 1

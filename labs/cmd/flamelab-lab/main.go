@@ -9,6 +9,7 @@
 //	flamelab-lab tags all=baseline,6=exercise                            the -tags make serve builds with
 //	flamelab-lab capstone [-quick]                                       make capstone
 //	flamelab-lab claims                                                  make claims: docs/claims.md
+//	flamelab-lab docs [-lab 6] [-check]                                  make docs, make docs-check
 //
 // run compares the server with lab N's stage at its baseline (before) and
 // at -impl (after): -pairs alternating legs of the same fixed work, one extra
@@ -57,6 +58,8 @@ func main() {
 		err = capstone(os.Args[2:])
 	case "claims":
 		err = claims(os.Args[2:])
+	case "docs":
+		err = docsCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -72,7 +75,8 @@ func usage() {
   flamelab-lab check|reset|bench|fuzz -lab N [flags]
   flamelab-lab tags STAGES
   flamelab-lab capstone [-quick] [flags]
-  flamelab-lab claims [-out docs/claims.md]`)
+  flamelab-lab claims [-out docs/claims.md]
+  flamelab-lab docs [-lab 6,capstone] [-splice] [-check]`)
 	os.Exit(2)
 }
 
@@ -94,6 +98,7 @@ func run(args []string) error {
 		dir      = fs.String("dir", "", "write the run into exactly this directory, replacing it, and leave latest alone (make docs: the reference captures)")
 		seed     = fs.Uint64("seed", 1, "payload seed")
 		goexp    = fs.String("goexperiment", "", "GOEXPERIMENT for building the server (both sides), e.g. nogreenteagc")
+		validate = fs.Bool("validate", false, "check the flags, the lab and the implementation, then stop (CI checks the lessons' commands this way)")
 	)
 	fs.Parse(args)
 
@@ -107,6 +112,9 @@ func run(args []string) error {
 			return fmt.Errorf("lab %d (%s) has no solution yet; `make lab-%d IMPL=baseline` measures the A/A noise floor meanwhile", lab.Number, lab.Slug, lab.Number)
 		}
 		return fmt.Errorf("lab %d (%s) has no %s yet; it has %v", lab.Number, lab.Slug, cand, lab.Impls())
+	}
+	if *validate {
+		return nil
 	}
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: *warmup, Workers: *workers, Lines: *lines, Seed: *seed, Limit: 3 * time.Minute}
 	if *rate > 0 {
