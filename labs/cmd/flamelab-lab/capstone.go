@@ -27,7 +27,7 @@ func capstone(args []string) error {
 		rounds   = fs.Int("rounds", 3, "round-robin rounds over the waterfall and ablation configurations")
 		requests = fs.Int("requests", 0, "measured requests per leg; 0: sized (the headline's faster side lasts -min-leg s, the round robin's fastest configuration -round-seconds)")
 		minLeg   = fs.Float64("min-leg", 3, "with -requests 0: the least seconds of the headline comparison's faster legs")
-		roundSec = fs.Float64("round-seconds", 2, "with -requests 0: the seconds of an all-solution leg in the round robin and the sweep")
+		roundSec = fs.Float64("round-seconds", 1, "with -requests 0: the seconds of an all-solution leg in the round robin and the sweep")
 		workers  = fs.Int("workers", 32, "concurrent clients")
 		lines    = fs.Int("lines", 50, "access-log lines per request")
 		profSecs = fs.Int("profile-seconds", 4, "fgprof window at each step of the profile-order waterfall")

@@ -23,8 +23,29 @@ func docsCmd(args []string) error {
 		check  = fs.Bool("check", false, "measure nothing: fail if a block is stale or differs from its capture")
 		splice = fs.Bool("splice", false, "measure nothing: splice the captures into the pages")
 		anyDB  = fs.Bool("any-database", false, "measure on whatever database Provision finds (the docs say which), not only a testcontainer")
+		cmds   = fs.Bool("commands", false, "check every command the pages tell the reader to type (make -n, -validate, go test -list, ...)")
 	)
 	fs.Parse(args)
+	if *cmds {
+		list, err := docs.Commands(".")
+		if err != nil {
+			return err
+		}
+		failed := 0
+		for _, c := range list {
+			did, err := docs.Try(".", c)
+			if err != nil {
+				failed++
+				fmt.Fprintf(os.Stderr, "FAIL %s\n     %v\n", c, err)
+				continue
+			}
+			fmt.Printf("ok   %s  (%s)\n", c, did)
+		}
+		if failed > 0 {
+			return fmt.Errorf("%d of %d commands in the docs do not work", failed, len(list))
+		}
+		return nil
+	}
 	if *check {
 		problems, err := docs.Check(".", changedSince)
 		if err != nil {

@@ -176,3 +176,35 @@ func TestSpliceRefusesStale(t *testing.T) {
 		t.Errorf("Splice over a stale capture: %v, want a refusal naming make docs LAB=6", err)
 	}
 }
+
+func TestWords(t *testing.T) {
+	got := Words(`make lab-1 LAB_FLAGS='-requests 3000 -rate 800'`)
+	if len(got) != 3 || got[2] != "LAB_FLAGS=-requests 3000 -rate 800" {
+		t.Errorf("Words = %q", got)
+	}
+	if s := stripComment(`make lab-6   # a comment with 'quotes'`); strings.TrimSpace(s) != "make lab-6" {
+		t.Errorf("stripComment = %q", s)
+	}
+	if s := stripComment(`go test -run '^$' -bench 'A#b' ./x/`); s != `go test -run '^$' -bench 'A#b' ./x/` {
+		t.Errorf("stripComment cut inside quotes: %q", s)
+	}
+}
+
+// TestTryFails: a renamed target, a misspelt flag and a renamed test each
+// fail the check (run against this repository's Makefile and packages).
+func TestTryFails(t *testing.T) {
+	root := "../../.."
+	for _, bad := range []string{
+		"make lab-9000",
+		"make lab-1 LAB_FLAGS='-reqests 3000'",
+		"go test -run '^$' -bench 'NoSuchBenchmark/impl=baseline' ./labs/06-parsing/",
+		"frobnicate --all",
+	} {
+		if did, err := Try(root, Command{Text: bad}); err == nil {
+			t.Errorf("Try(%q) passed (%s); it must fail", bad, did)
+		}
+	}
+	if _, err := Try(root, Command{Text: "make lab-1 LAB_FLAGS='-requests 3000'"}); err != nil {
+		t.Errorf("a good command failed: %v", err)
+	}
+}

@@ -38,9 +38,10 @@ type CapstoneConfig struct {
 	// RoundSeconds sizes the legs of the round robin and the sweep when
 	// Base.Load.Requests is 0: the requests the all-solution server serves
 	// in this many seconds, at its rate in the headline comparison; 0
-	// means 2. (The headline comparison sizes its own legs, at
-	// Base.MinLegSeconds.) The slow configurations then run for longer:
-	// about 20 s each here.
+	// means 1. (The headline comparison sizes its own legs, at
+	// Base.MinLegSeconds.) The slow configurations then run for longer,
+	// about 10 s each here; 21 configurations in three rounds must fit in
+	// make capstone's 15 minutes with the rest.
 	RoundSeconds float64
 }
 
@@ -204,7 +205,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		// RoundSeconds.
 		secs := cc.RoundSeconds
 		if secs <= 0 {
-			secs = 2
+			secs = 1
 		}
 		var fast []float64
 		for _, l := range rep.B.Legs {
