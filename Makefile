@@ -108,8 +108,9 @@ docs: ## rerun every command behind the docs' figures on a testcontainer, keep p
 	@unset FLAMELAB_DATABASE_URL; $(LABTOOL) docs $(if $(LAB),-lab $(LAB))
 
 .PHONY: docs-check
-docs-check: ## fail if a figure in the docs is stale (its code changed) or differs from its capture; CI runs it
+docs-check: ## fail if a figure in the docs is stale (its code changed) or differs from its capture, or a command in them does not work; CI runs it
 	@$(LABTOOL) docs -check
+	@$(LABTOOL) docs -commands
 
 .PHONY: claims
 claims: ## write docs/claims.md: the article's claims against the latest lab and capstone reports

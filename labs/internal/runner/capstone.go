@@ -190,6 +190,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	cmp := c
 	cmp.Lab = &labs.Lab{Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof"}
 	cmp.Stages = &[2]string{stagesOf(nil), stagesOf(allLabs())}
+	cmp.Candidate = labs.Solution // every stage's, as the report's after side says
 	cmp.OutDir = filepath.Join(c.OutDir, "compare")
 	cmp.ProcessCPU = true
 	c.progress("capstone: all-baseline against all-solution, %d alternating pairs", c.Pairs)

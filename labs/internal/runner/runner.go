@@ -31,8 +31,8 @@ type Config struct {
 	Pairs     int       // A B pairs measured
 	Load      load.Spec // Target is filled in per leg
 	Reads     int       // GET /users/{id}/events requests per leg, after the writes; 0: none; -1: as many as the writes
-	// ProfileWork is the least work, in seconds at the side's measured
-	// rate, that a profiled leg does; 0 means 3 (300 CPU samples at most).
+	// ProfileWork is the work, in seconds at the side's measured rate,
+	// that a profiled leg does; 0 means 5.
 	ProfileWork float64
 	Trace       bool // also capture a short execution trace
 	// StatsReaders: this many GET /stats clients in a loop, and one slow
@@ -509,21 +509,23 @@ func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 	}
 	defer srv.kill()
 
-	// A profile needs samples: CPU profiles take 100 a second. A fast side
-	// finishes the measured legs' work in well under a second, so its
-	// profiled legs do at least ProfileWork seconds' worth of the same
-	// requests (at the side's slowest measured rate).
-	requests := c.Load.Requests
+	// A profile needs samples (a CPU profile takes 100 a second), and a
+	// window that covers the work. Each side's profiled legs do ProfileWork
+	// seconds' worth of the same requests at that side's slowest measured
+	// rate: a fast side would finish the measured legs' work in under a
+	// second, and a slow one would keep the profilers waiting for minutes.
 	var longest time.Duration
 	for _, l := range side.Legs {
 		longest = max(longest, l.Load.Duration)
 	}
 	least := c.ProfileWork
 	if least <= 0 {
-		least = 3
+		least = 5
 	}
-	if perSec := float64(c.Load.Requests) / longest.Seconds(); longest > 0 && longest.Seconds() < least {
-		requests = int(math.Ceil(least * perSec))
+	requests := c.Load.Requests
+	if longest > 0 {
+		perSec := float64(c.Load.Requests) / longest.Seconds()
+		requests = max(1, int(math.Ceil(least*perSec)))
 		longest = time.Duration(least * float64(time.Second))
 	}
 	// The window must cover the whole work. Profiling slows the server, so
