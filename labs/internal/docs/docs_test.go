@@ -138,9 +138,15 @@ func TestCheck(t *testing.T) {
 		t.Errorf("a second splice changed the page:\n%s", again)
 	}
 
-	// One line of the solution changes.
+	// A comment and the layout change: the same code, still current.
 	sol := filepath.Join(root, "labs/06-parsing/solution/parser.go")
-	os.WriteFile(sol, []byte("package solution\n// another line\n"), 0o644)
+	os.WriteFile(sol, []byte("package   solution\n\n// reworded\n"), 0o644)
+	if problems, _ := Check(root, nil); len(problems) != 0 {
+		t.Errorf("a comment-only change made blocks stale: %v", problems)
+	}
+
+	// One line of the solution's code changes.
+	os.WriteFile(sol, []byte("package solution\n\nconst n = 1\n"), 0o644)
 	problems, _ = Check(root, nil)
 	if len(problems) != 1 || !strings.Contains(problems[0].String(), "make bench-6") || !strings.Contains(problems[0].Why, "stale") || !strings.Contains(problems[0].Why, "make docs LAB=6") {
 		t.Errorf("a changed solution: %v, want the block named stale, with make docs LAB=6", problems)
@@ -170,7 +176,7 @@ func TestCheck(t *testing.T) {
 func TestSpliceRefusesStale(t *testing.T) {
 	root := fixture(t)
 	generate(t, root)
-	os.WriteFile(filepath.Join(root, "server/server.go"), []byte("package server\n// changed\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "server/server.go"), []byte("package server\n\nvar changed = 1\n"), 0o644)
 	err := Splice(Options{Root: root, Log: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "make docs LAB=6") {
 		t.Errorf("Splice over a stale capture: %v, want a refusal naming make docs LAB=6", err)
