@@ -103,9 +103,9 @@ capstone: ## all seven fixes: all-baseline vs all-solution, both waterfalls, the
 	@$(LABTOOL) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
 
 .PHONY: docs
-docs: ## rerun every command behind the docs' figures on a testcontainer, keep profiles/reference, splice them in (LAB=6 or LAB=6,capstone: only those)
+docs: ## rerun the commands behind the docs' figures on a testcontainer, keep profiles/reference, splice them in (LAB=6,capstone: only those; MISSING=1: only new or stale blocks)
 	@scripts/docker-up.sh && scripts/build-pg-image.sh >/dev/null
-	@unset FLAMELAB_DATABASE_URL; $(LABTOOL) docs $(if $(LAB),-lab $(LAB))
+	@unset FLAMELAB_DATABASE_URL; $(LABTOOL) docs $(if $(LAB),-lab $(LAB)) $(if $(MISSING),-missing)
 
 .PHONY: docs-check
 docs-check: ## fail if a figure in the docs is stale (its code changed) or differs from its capture, or a command in them does not work; CI runs it

@@ -23,6 +23,7 @@ func docsCmd(args []string) error {
 		check  = fs.Bool("check", false, "measure nothing: fail if a block is stale or differs from its capture")
 		splice = fs.Bool("splice", false, "measure nothing: splice the captures into the pages")
 		anyDB  = fs.Bool("any-database", false, "measure on whatever database Provision finds (the docs say which), not only a testcontainer")
+		miss   = fs.Bool("missing", false, "measure only the blocks with no current capture (new ones, or ones whose code changed), then splice")
 		cmds   = fs.Bool("commands", false, "check every command the pages tell the reader to type (make -n, -validate, go test -list, ...)")
 	)
 	fs.Parse(args)
@@ -69,6 +70,7 @@ func docsCmd(args []string) error {
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}
+	o.Missing = *miss
 	if !*splice {
 		// The lessons promise the learner a Postgres testcontainer; the
 		// figures move with the database, so the docs measure on one.

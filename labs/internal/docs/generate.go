@@ -57,6 +57,9 @@ type Options struct {
 	Commit   string    // git describe of the tree
 	Database string    // where the commands' databases come from, for their stamps
 	Log      io.Writer // progress
+	// Missing: measure only what has no current capture (a new block, or
+	// one whose code changed), not everything selected.
+	Missing bool
 }
 
 func (o Options) selected(t Target) bool {
@@ -114,6 +117,13 @@ func Measure(o Options) error {
 			continue
 		}
 		done[b.Command] = true
+		if o.Missing {
+			if st, err := readStamp(stampPath(o.Root, t, b.Command)); err == nil {
+				if now, err := current(o.Root, t); err == nil && now == st.Fingerprint {
+					continue
+				}
+			}
+		}
 		if err := o.measure(t, b.Command); err != nil {
 			return fmt.Errorf("%s: %w", b, err)
 		}
@@ -335,6 +345,7 @@ func Splice(o Options) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, f := range files {
 		path := filepath.Join(o.Root, f)
 		content, err := os.ReadFile(path)
@@ -352,16 +363,20 @@ func Splice(o Options) error {
 			if !o.selected(t) && !(t.Kind == KindClaims) {
 				continue
 			}
+			// A block that cannot be spliced stays as it is, and the
+			// others are spliced all the same: the error names it.
 			body, fp, err := Render(o.Root, b)
 			if err != nil {
-				return fmt.Errorf("%s: %w", b, err)
+				errs = append(errs, fmt.Errorf("%s: %w", b, err))
+				continue
 			}
 			now, err := current(o.Root, t)
 			if err != nil {
 				return err
 			}
 			if fp != now {
-				return fmt.Errorf("%s: its capture measured code %s, the tree is now %s: make docs LAB=%s measures it again", b, fp, now, t.Name())
+				errs = append(errs, fmt.Errorf("%s: its capture measured code %s, the tree is now %s: make docs LAB=%s measures it again", b, fp, now, t.Name()))
+				continue
 			}
 			// Rewrite the begin line (it carries the fingerprint) and
 			// the body.
@@ -378,7 +393,7 @@ func Splice(o Options) error {
 			fmt.Fprintf(o.Log, "docs: updated %s\n", f)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // current is the fingerprint of the target's code in the tree now.
