@@ -117,9 +117,12 @@ func Files(root string) ([]string, error) {
 // page, or another command's output.
 type Target struct {
 	Kind Kind
-	Lab  int    // for KindLab, and for KindCommand when the command is about one lab
-	AA   bool   // KindLab with IMPL=baseline: the A/A noise run
-	Dir  string // the capture, relative to root, for KindLab and KindCapstone
+	Lab  int  // for KindLab, and for KindCommand when the command is about one lab
+	AA   bool // KindLab with IMPL=baseline: the A/A noise run
+	// Run: a KindCommand that is a lab run with other settings (make lab-1
+	// LAB_FLAGS=-rate=800): its figures depend on what a lab run's do.
+	Run bool
+	Dir string // the capture, relative to root, for KindLab and KindCapstone
 }
 
 // Kind is the kind of a Target.
@@ -157,7 +160,7 @@ func ParseTarget(command string) Target {
 		}
 		return t
 	}
-	t := Target{Kind: KindCommand}
+	t := Target{Kind: KindCommand, Run: strings.HasPrefix(command, "make lab-")}
 	if m := labWords.FindStringSubmatch(command); m != nil {
 		t.Lab, _ = strconv.Atoi(m[1])
 	}
@@ -248,6 +251,8 @@ func Deps(root string, t Target) ([]string, error) {
 			}
 		case t.Lab == n:
 			err = errors2(add(rel, true), add("labs/internal/labtest", true))
+		case t.Run:
+			err = add(rel+"/solution", false) // both sides run the other labs' solutions
 		}
 		if err != nil {
 			return nil, err

@@ -214,3 +214,16 @@ func TestTryFails(t *testing.T) {
 		t.Errorf("a good command failed: %v", err)
 	}
 }
+
+// TestDepsOfARunWithFlags: make lab-7 with LAB_FLAGS is still a lab run:
+// it depends on the other labs' solutions too.
+func TestDepsOfARunWithFlags(t *testing.T) {
+	root := fixture(t)
+	deps, err := Deps(root, ParseTarget("make lab-7 LAB_FLAGS='-rate 300'"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(deps, " "); !strings.Contains(got, "labs/06-parsing/solution/parser.go") || !strings.Contains(got, "labs/07-batching/solution/store.go") {
+		t.Errorf("deps = %s", got)
+	}
+}

@@ -231,11 +231,6 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 		if err != nil {
 			return "", "", err
 		}
-		var w strings.Builder
-		dir := func(name string) string { return filepath.Join(root, RefDir, name) }
-		if err := runner.WriteClaims(&w, dir, "the reference captures in `profiles/reference/`, written by `make docs`", ""); err != nil {
-			return "", "", err
-		}
 		latest := time.Time{}
 		for _, l := range labs.All {
 			s, err := readStamp(filepath.Join(root, RefDir, fmt.Sprintf("lab-%d", l.Number), "stamp.json"))
@@ -252,8 +247,15 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 			return "", "", errors.New("the claims need the capstone's capture: make docs LAB=capstone")
 		}
 		latest = later(latest, cs.Date)
+		var w strings.Builder
+		dir := func(name string) string { return filepath.Join(root, RefDir, name) }
+		if err := runner.WriteClaims(&w, dir, "the reference captures in `profiles/reference/`, written by `make docs`", cs.Commit); err != nil {
+			return "", "", err
+		}
 		st = &Stamp{Command: b.Command, Fingerprint: fp, Date: latest, Commit: cs.Commit, Machine: cs.Machine, Database: cs.Database}
-		text = demote(w.String())
+		// The page that embeds the claims has their title already.
+		_, body, _ := strings.Cut(w.String(), "\n\n")
+		text = demote(body)
 	default:
 		if st, err = readStamp(stampPath(root, t, b.Command)); err != nil {
 			return "", "", fmt.Errorf("no capture for %q: make docs LAB=%s", b.Command, t.Name())
