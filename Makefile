@@ -113,8 +113,8 @@ docs-check: ## fail if a figure in the docs is stale (its code changed) or diffe
 	@$(LABTOOL) docs -commands
 
 .PHONY: claims
-claims: ## write docs/claims.md: the article's claims against the latest lab and capstone reports
-	@$(LABTOOL) claims
+claims: ## write profiles/claims.md: the article's claims against YOUR latest lab and capstone runs (docs/claims.md is make docs's, from the reference runs)
+	@$(LABTOOL) claims -out profiles/claims.md
 
 FUZZTIME ?= 2m
 
