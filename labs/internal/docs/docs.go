@@ -120,7 +120,8 @@ type Target struct {
 	Lab  int  // for KindLab, and for KindCommand when the command is about one lab
 	AA   bool // KindLab with IMPL=baseline: the A/A noise run
 	// Run: a KindCommand that is a lab run with other settings (make lab-1
-	// LAB_FLAGS=-rate=800): its figures depend on what a lab run's do.
+	// LAB_FLAGS=-rate=800), or reads a lab run's reference capture: its
+	// figures depend on what the lab run's do.
 	Run bool
 	Dir string // the capture, relative to root, for KindLab and KindCapstone
 }
@@ -160,7 +161,9 @@ func ParseTarget(command string) Target {
 		}
 		return t
 	}
-	t := Target{Kind: KindCommand, Run: strings.HasPrefix(command, "make lab-")}
+	// A lab run with other flags, and a command that reads a lab's
+	// reference capture, depend on what the lab's run depends on.
+	t := Target{Kind: KindCommand, Run: strings.HasPrefix(command, "make lab-") || strings.Contains(command, RefDir+"/lab-")}
 	if m := labWords.FindStringSubmatch(command); m != nil {
 		t.Lab, _ = strconv.Atoi(m[1])
 	}
