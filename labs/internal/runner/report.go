@@ -66,11 +66,11 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "%s\n", r.Sizing)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict\t")
+	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict")
 	for _, m := range r.Metrics {
-		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\t\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
 	}
-	fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\t\n",
+	fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\n",
 		r.Profile, 100*r.A.StageShare.Cum, 100*r.B.StageShare.Cum, r.A.StageShare.Of(), r.B.StageShare.Of())
 	tw.Flush()
 	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)

@@ -690,7 +690,7 @@ func (c *Config) render(rep *Report) error {
 		page := flame.Page{
 			Title: fmt.Sprintf("%s: %s profile, after minus before", c.title(), kind),
 			About: fmt.Sprintf("The difference of the two %s profiles: after (%s), scaled to the before profile's total (pprof -normalize), minus before (%s). "+
-				"A frame's width is how much its share changed; red frames grew, green ones shrank. "+
+				"A frame is as wide as before and after together; the coloured part of it is the change, red where its share grew, green where it shrank; hover a frame for from 🠆 to. "+
 				"Under details, the totals are the before profile's, and shares are of its total. %s",
 				kind, rep.B.Impl, rep.A.Impl, aboutKind[kind]),
 			Live: fmt.Sprintf("go tool pprof -http=127.0.0.1:8081 -diff_base=%s -normalize %s", a, b),
