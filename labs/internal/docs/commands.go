@@ -100,6 +100,12 @@ func Words(s string) []string {
 	return out
 }
 
+var (
+	envAssign     = regexp.MustCompile(`^[A-Z_]+=`)
+	labToolRun    = regexp.MustCompile(`flamelab-lab (run|capstone) `)
+	latestCapture = regexp.MustCompile(`^profiles/lab-(\d)/latest/`) // read from the reference capture instead
+)
+
 // Try checks one command without the time or the person it needs: make
 // targets with make -n, then the lab tool's flags with -validate; go test's
 // patterns with -list (a renamed test matches nothing); pprof on the
@@ -122,7 +128,7 @@ func Try(root string, c Command) (string, error) {
 	}
 	text = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(text, "2>&1")), " ")
 	w := Words(text)
-	for len(w) > 0 && regexp.MustCompile(`^[A-Z_]+=`).MatchString(w[0]) {
+	for len(w) > 0 && envAssign.MatchString(w[0]) {
 		w = w[1:] // GODEBUG=... and the like change what it prints, not whether it runs
 	}
 	if len(w) == 0 {
@@ -137,7 +143,7 @@ func Try(root string, c Command) (string, error) {
 		did := "make -n"
 		for _, l := range strings.Split(out, "\n") {
 			l = strings.TrimSpace(l)
-			if m := regexp.MustCompile(`flamelab-lab (run|capstone) `).FindStringIndex(l); m != nil {
+			if labToolRun.MatchString(l) {
 				if _, err := run("sh", "-c", l+" -validate"); err != nil {
 					return "", err
 				}
@@ -182,7 +188,7 @@ func Try(root string, c Command) (string, error) {
 			case strings.HasPrefix(a, "-"):
 				args = append(args, a)
 			default:
-				file = regexp.MustCompile(`^profiles/lab-(\d)/latest/`).ReplaceAllString(a, RefDir+"/lab-$1/")
+				file = latestCapture.ReplaceAllString(a, RefDir+"/lab-$1/")
 			}
 		}
 		if _, err := os.Stat(filepath.Join(root, file)); err != nil {

@@ -246,14 +246,14 @@ func Deps(root string, t Target) ([]string, error) {
 		n, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(d)[:2], "0"))
 		switch {
 		case t.Kind == KindCapstone || t.Kind == KindClaims:
-			err = errors2(add(rel+"/baseline", false), add(rel+"/solution", false))
+			err = errors.Join(add(rel+"/baseline", false), add(rel+"/solution", false))
 		case t.Kind == KindLab:
 			err = add(rel+"/solution", false)
 			if n == t.Lab {
-				err = errors2(err, add(rel+"/baseline", false))
+				err = errors.Join(err, add(rel+"/baseline", false))
 			}
 		case t.Lab == n:
-			err = errors2(add(rel, true), add("labs/internal/labtest", true))
+			err = errors.Join(add(rel, true), add("labs/internal/labtest", true))
 		case t.Run:
 			err = add(rel+"/solution", false) // both sides run the other labs' solutions
 		}
@@ -263,13 +263,6 @@ func Deps(root string, t Target) ([]string, error) {
 	}
 	slices.Sort(files)
 	return slices.Compact(files), nil
-}
-
-func errors2(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // Fingerprint hashes the files' paths and contents: 12 hex digits. A Go

@@ -133,11 +133,7 @@ func Measure(o Options) error {
 }
 
 func (o Options) measure(t Target, command string) error {
-	deps, err := Deps(o.Root, t)
-	if err != nil {
-		return err
-	}
-	fp, err := Fingerprint(o.Root, deps)
+	fp, err := current(o.Root, t)
 	if err != nil {
 		return err
 	}
@@ -224,11 +220,7 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 	case KindClaims:
 		// From the captures, each of which must be current: a claims page
 		// mixing runs of different code would be true of none.
-		deps, err := Deps(root, t)
-		if err != nil {
-			return "", "", err
-		}
-		fp, err := Fingerprint(root, deps)
+		fp, err := current(root, t)
 		if err != nil {
 			return "", "", err
 		}
