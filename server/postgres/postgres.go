@@ -187,11 +187,25 @@ func (db *Database) Close(ctx context.Context) error {
 		if db.unwatch != nil {
 			db.unwatch()
 		}
+		stopCtx := ctx
 		if db.Pool != nil {
-			db.Pool.Close()
+			// pgxpool's Close waits for every connection, and one stuck
+			// in a cancel request to a database that does not answer
+			// waits 15 s: ctx bounds the wait, the process does not.
+			closed := make(chan struct{})
+			go func() { db.Pool.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-ctx.Done():
+				db.closeErr = fmt.Errorf("close the pool to %s: gave up waiting for its connections: %w", db.Where, ctx.Err())
+				// Still remove what Provision started, briefly.
+				var cancel context.CancelFunc
+				stopCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+			}
 		}
 		if db.stop != nil {
-			db.closeErr = db.stop(ctx)
+			db.closeErr = errors.Join(db.closeErr, db.stop(stopCtx))
 		}
 	})
 	return db.closeErr

@@ -19,6 +19,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"expvar"
@@ -48,85 +49,161 @@ func main() {
 	}
 }
 
-func run() error {
-	var (
-		addr        = flag.String("addr", "127.0.0.1:8080", "public listen address")
-		adminAddr   = flag.String("admin", "127.0.0.1:6060", "admin (pprof, fgprof) listen address; loopback only unless -admin-allow-remote")
-		allowRemote = flag.Bool("admin-allow-remote", false, "allow -admin on a non-loopback address (profiles expose the code)")
-		stagesSpec  = flag.String("stages", "all=baseline", "implementation per lab: LAB=IMPL pairs, e.g. all=baseline,6=solution")
-		maxBody     = flag.Int64("max-body", server.DefaultMaxBodyBytes, "largest POST /events body in bytes")
-		auditPath   = flag.String("audit-file", "", "the durable audit trail (appended, fsync'd; mode 0600, never through a symlink); default audit.log in a private (0700) flamelab directory under the user's cache directory")
-		durable     = flag.Bool("durable", true, "database with fsync on; false is faster and loses commits on a crash (never for measurements)")
-		mutexFrac   = flag.Int("mutex-profile-fraction", 0, "runtime.SetMutexProfileFraction: report 1 in N mutex contention events (0: off)")
-		blockRate   = flag.Int("block-profile-rate", 0, "runtime.SetBlockProfileRate: sample blocking events of at least N ns (0: off, 1: all)")
-		drain       = flag.Duration("shutdown-timeout", 10*time.Second, "on shutdown, how long requests in flight may take before their connections are cut")
-		dbTimeout   = flag.Duration("db-timeout", server.DefaultStoreTimeout, "how long a request, or a batch, may wait for the database")
-		readTimeout = flag.Duration("read-timeout", 30*time.Second, "the most a client may take to send a request, body included")
-		idleTimeout = flag.Duration("idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
-		discard     = flag.Bool("discard", false, "answer POST /events without doing anything but read the body: the machine's HTTP ceiling for the same load (make capstone)")
-		anyHost     = flag.Bool("allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
-	)
-	flag.Parse()
+// options are the command's flags.
+type options struct {
+	addr, adminAddr          string
+	allowRemote, anyHost     bool
+	stages                   string
+	maxBody                  int64
+	auditPath                string
+	durable                  bool
+	mutexFrac, blockRate     int
+	drain, dbTimeout         time.Duration
+	readTimeout, idleTimeout time.Duration
+	discard                  bool
+}
 
-	if err := server.CheckAdminAddr(*adminAddr, *allowRemote); err != nil {
+func parseFlags() *options {
+	o := &options{}
+	flag.StringVar(&o.addr, "addr", "127.0.0.1:8080", "public listen address")
+	flag.StringVar(&o.adminAddr, "admin", "127.0.0.1:6060", "admin (pprof, fgprof) listen address; loopback only unless -admin-allow-remote")
+	flag.BoolVar(&o.allowRemote, "admin-allow-remote", false, "allow -admin on a non-loopback address (profiles expose the code)")
+	flag.StringVar(&o.stages, "stages", "all=baseline", "implementation per lab: LAB=IMPL pairs, e.g. all=baseline,6=solution")
+	flag.Int64Var(&o.maxBody, "max-body", server.DefaultMaxBodyBytes, "largest POST /events body in bytes")
+	flag.StringVar(&o.auditPath, "audit-file", "", "the durable audit trail (appended, fsync'd; mode 0600, never through a symlink); default audit.log in a private (0700) flamelab directory under the user's cache directory")
+	flag.BoolVar(&o.durable, "durable", true, "database with fsync on; false is faster and loses commits on a crash (never for measurements)")
+	flag.IntVar(&o.mutexFrac, "mutex-profile-fraction", 0, "runtime.SetMutexProfileFraction: report 1 in N mutex contention events (0: off)")
+	flag.IntVar(&o.blockRate, "block-profile-rate", 0, "runtime.SetBlockProfileRate: sample blocking events of at least N ns (0: off, 1: all)")
+	flag.DurationVar(&o.drain, "shutdown-timeout", 10*time.Second, "on shutdown, how long requests in flight may take before their connections are cut; the process exits at most "+shutdownMargin.String()+" later, even with the database frozen")
+	flag.DurationVar(&o.dbTimeout, "db-timeout", server.DefaultStoreTimeout, "how long a request, or a batch, may wait for the database")
+	flag.DurationVar(&o.readTimeout, "read-timeout", 30*time.Second, "the most a client may take to send a request, body included")
+	flag.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
+	flag.BoolVar(&o.discard, "discard", false, "a server that does nothing: answer POST /events as the server would, but only read the body (no database, no stage, no audit file): the machine's HTTP ceiling for the same load (make capstone)")
+	flag.BoolVar(&o.anyHost, "allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
+	flag.Parse()
+	return o
+}
+
+func run() error {
+	o := parseFlags()
+	if err := server.CheckAdminAddr(o.adminAddr, o.allowRemote); err != nil {
 		return err
 	}
-	choice, err := labs.ParseChoice(*stagesSpec)
-	if err != nil {
-		return err
-	}
-	if *auditPath == "" {
-		if *auditPath, err = privateAuditPath(); err != nil {
-			return err
-		}
-	}
-	runtime.SetMutexProfileFraction(*mutexFrac)
-	runtime.SetBlockProfileRate(*blockRate)
+	runtime.SetMutexProfileFraction(o.mutexFrac)
+	runtime.SetBlockProfileRate(o.blockRate)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The counters the lab runner reads on the admin port (/debug/vars),
+	// published whatever the mode, so a do-nothing server can be seen to
+	// do nothing: database round trips (a pgx tracer), audit fsyncs, and
+	// the mode itself.
+	c := &counters{trips: &postgres.RoundTrips{}, fsyncs: new(atomic.Int64)}
+	expvar.Publish("db_round_trips", expvar.Func(func() any { return c.trips.Total() }))
+	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return c.fsyncs.Load() }))
+	mode := "server"
+	if o.discard {
+		mode = "discard"
+	}
+	expvar.NewString("mode").Set(mode)
+	server.PublishSchedStats()
+
+	var svc *service
+	var err error
+	if o.discard {
+		svc = discardService(o)
+	} else if svc, err = newService(ctx, o, c); err != nil {
+		return err
+	}
+	return serve(ctx, stop, o, svc)
+}
+
+// counters are what the server counts for the runner.
+type counters struct {
+	trips  *postgres.RoundTrips
+	fsyncs *atomic.Int64
+}
+
+// service is what the public port serves and what shutdown closes.
+type service struct {
+	handler http.Handler
+	// close releases the stages and the database, within ctx; nil for
+	// the do-nothing server, which holds neither.
+	close func(ctx context.Context) error
+	say   []string // what it is, for the log
+}
+
+// newService provisions the database and assembles the stages o asks for.
+func newService(ctx context.Context, o *options, c *counters) (*service, error) {
+	choice, err := labs.ParseChoice(o.stages)
+	if err != nil {
+		return nil, err
+	}
+	if o.auditPath == "" {
+		if o.auditPath, err = privateAuditPath(); err != nil {
+			return nil, err
+		}
+	}
 	d := postgres.Durable
-	if !*durable {
+	if !o.durable {
 		d = postgres.Fast
 	}
-	// Every database round trip is counted and published on the admin
-	// port (/debug/vars, "db_round_trips"): the lab runner reports it per
-	// request.
-	trips := &postgres.RoundTrips{}
-	expvar.Publish("db_round_trips", expvar.Func(func() any { return trips.Total() }))
-	db, err := postgres.Provision(ctx, postgres.Options{Durability: d, MaxConns: 32, Tracer: trips})
+	db, err := postgres.Provision(ctx, postgres.Options{Durability: d, MaxConns: 32, Tracer: c.trips})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := db.Close(cctx); err != nil {
-			slog.Error("close database", "err", err)
+	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: o.auditPath, Fsyncs: c.fsyncs, DBTimeout: o.dbTimeout}, choice)
+	if err == nil {
+		var srv *server.Server
+		if srv, err = server.New(stages, db.Pool, server.Config{MaxBodyBytes: o.maxBody, StoreTimeout: o.dbTimeout}); err == nil {
+			go forgetKeys(ctx, db)
+			return &service{
+				handler: srv,
+				close: func(ctx context.Context) error {
+					return errors.Join(within(ctx, "closing the stages", func() error { return labs.Close(stages) }), db.Close(ctx))
+				},
+				say: []string{"stages: " + choice.String(), fmt.Sprintf("audit: %s (%s)", o.auditPath, auditNote(choice))},
+			}, nil
 		}
-	}()
+	}
+	return nil, errors.Join(err, labs.Close(stages), db.Close(context.WithoutCancel(ctx)))
+}
 
-	server.PublishSchedStats()
-	fsyncs := new(atomic.Int64)
-	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return fsyncs.Load() }))
-	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: *auditPath, Fsyncs: fsyncs, DBTimeout: *dbTimeout}, choice)
-	if err != nil {
-		return err
+// forgetKeys forgets idempotency keys older than server.KeyRetention, once
+// an hour: the table would otherwise grow with every keyed request.
+func forgetKeys(ctx context.Context, db *postgres.Database) {
+	for {
+		if n, err := postgres.ForgetKeys(ctx, db.Pool, server.KeyRetention); err != nil && ctx.Err() == nil {
+			slog.Warn("forget old idempotency keys", "err", err)
+		} else if n > 0 {
+			slog.Info("forgot old idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Hour):
+		}
 	}
-	srv, err := server.New(stages, db.Pool, server.Config{MaxBodyBytes: *maxBody, StoreTimeout: *dbTimeout})
-	if err != nil {
-		return err
-	}
+}
 
-	pubLn, err := net.Listen("tcp", *addr)
+// shutdownMargin is how long after -shutdown-timeout the process may take
+// to close its stages and its database before it gives up on them and
+// exits: a frozen database must not hold a shutdown hostage (pgx's pool
+// close can wait 15 s per connection for a cancel request).
+const shutdownMargin = 3 * time.Second
+
+// serve runs the public and admin servers until ctx ends, then shuts down
+// within o.drain + shutdownMargin.
+func serve(ctx context.Context, stop func(), o *options, svc *service) error {
+	pubLn, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return fmt.Errorf("public listener: %w (is another flamelab-server running? try -addr 127.0.0.1:0)", err)
+		return errors.Join(fmt.Errorf("public listener: %w (is another flamelab-server running? try -addr 127.0.0.1:0)", err), svc.closeNow())
 	}
-	adminLn, err := net.Listen("tcp", *adminAddr)
+	adminLn, err := net.Listen("tcp", o.adminAddr)
 	if err != nil {
 		pubLn.Close()
-		return fmt.Errorf("admin listener: %w (try -admin 127.0.0.1:0)", err)
+		return errors.Join(fmt.Errorf("admin listener: %w (try -admin 127.0.0.1:0)", err), svc.closeNow())
 	}
 	// Every handler is counted, so shutdown can wait for the last one
 	// before it closes the stages they use.
@@ -138,15 +215,12 @@ func run() error {
 			h.ServeHTTP(w, r)
 		})
 	}
-	var pubHandler http.Handler = srv
-	if *discard {
-		pubHandler = discardHandler()
-	}
-	if !*anyHost {
-		pubHandler = server.LoopbackOnly(srv)
+	pubHandler := svc.handler
+	if !o.anyHost {
+		pubHandler = server.LoopbackOnly(pubHandler)
 	}
 	adminHandler := server.Admin()
-	if !*allowRemote {
+	if !o.allowRemote {
 		adminHandler = server.LoopbackOnly(adminHandler)
 	}
 	public := &http.Server{
@@ -158,80 +232,141 @@ func run() error {
 		// request may wait for a batch, then for its own), and an idle
 		// keep-alive connection closed after -idle-timeout.
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       *readTimeout,
-		WriteTimeout:      2**dbTimeout + 10*time.Second,
-		IdleTimeout:       *idleTimeout,
+		ReadTimeout:       o.readTimeout,
+		WriteTimeout:      2*o.dbTimeout + 10*time.Second,
+		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    16 << 10,
 	}
 	// No write timeout on the admin port: a CPU profile answers after
 	// its ?seconds=N.
 	admin := &http.Server{Handler: counted(adminHandler), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 
-	// Idempotency keys are kept server.KeyRetention, then forgotten: the
-	// table would otherwise grow with every keyed request.
-	go func() {
-		for {
-			if n, err := postgres.ForgetKeys(ctx, db.Pool, server.KeyRetention); err != nil && ctx.Err() == nil {
-				slog.Warn("forget old idempotency keys", "err", err)
-			} else if n > 0 {
-				slog.Info("forgot old idempotency keys", "count", n)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Hour):
-			}
-		}
-	}()
-
 	errc := make(chan error, 2)
 	go func() { errc <- public.Serve(pubLn) }()
 	go func() { errc <- admin.Serve(adminLn) }()
 
-	fmt.Fprintf(os.Stderr, "stages: %s\n", choice)
-	fmt.Fprintf(os.Stderr, "audit: %s (%s)\n", *auditPath, auditNote(choice))
-	fmt.Fprintf(os.Stderr, "profiling: mutex fraction %d, block rate %d\n", *mutexFrac, *blockRate)
+	for _, l := range svc.say {
+		fmt.Fprintln(os.Stderr, l)
+	}
+	fmt.Fprintf(os.Stderr, "profiling: mutex fraction %d, block rate %d\n", o.mutexFrac, o.blockRate)
 	fmt.Printf("flamelab-server ready: public=http://%s admin=http://%s/debug/pprof/\n", pubLn.Addr(), adminLn.Addr())
 
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "flamelab-server: shutting down: finishing requests in flight")
 	case err := <-errc:
-		return err
+		return errors.Join(err, svc.closeNow())
 	}
 	stop() // a second Ctrl-C now kills the process
 
-	sctx, cancel := context.WithTimeout(context.Background(), *drain)
+	// One deadline for the whole shutdown: requests get o.drain, closing
+	// the stages and the database what is left of the margin after it.
+	deadline := time.Now().Add(o.drain + shutdownMargin)
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
 	defer cancel()
 	err = errors.Join(public.Shutdown(sctx), admin.Shutdown(sctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		// Connections still busy after the bound: clients still sending
-		// slowly, or a long profile. Cut them; their requests were never
+		// slowly, a long profile, or requests waiting for a database
+		// that does not answer. Cut them; their requests were never
 		// acknowledged, so nothing promised is lost.
-		fmt.Fprintf(os.Stderr, "flamelab-server: cutting the connections still open after %s\n", *drain)
+		fmt.Fprintf(os.Stderr, "flamelab-server: cutting the connections still open after %s\n", o.drain)
 		err = errors.Join(public.Close(), admin.Close())
 	}
-	// Wait for the handlers themselves (Close does not), bounded by the
-	// write timeout: nothing may reach the stages after they are closed.
-	for deadline := time.Now().Add(public.WriteTimeout); inflight.Load() > 0 && time.Now().Before(deadline); {
+	// Wait for the handlers themselves (Close does not): nothing may
+	// reach the stages after they are closed.
+	for inflight.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	err = errors.Join(err, labs.Close(stages))
+	if n := inflight.Load(); n > 0 {
+		fmt.Fprintf(os.Stderr, "flamelab-server: %d handler(s) still waiting (for the database?) at the shutdown deadline; their requests were not acknowledged\n", n)
+	}
+	if svc.close != nil {
+		cctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		if cerr := svc.close(cctx); cerr != nil {
+			// Nothing acknowledged depends on what did not close: every
+			// answered request was committed and audited first.
+			fmt.Fprintln(os.Stderr, "flamelab-server: closing:", cerr)
+			if !errors.Is(cerr, context.DeadlineExceeded) {
+				err = errors.Join(err, cerr)
+			}
+		}
+	}
 	if err == nil {
 		fmt.Fprintln(os.Stderr, "flamelab-server: stopped cleanly")
 	}
 	return err
 }
 
-// discardHandler reads every request's body to the end and answers as POST
-// /events would, doing nothing else: the ceiling the HTTP layer, the load
-// generator and the machine allow for the same requests.
-func discardHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
+// closeNow closes svc when the server could not start or stopped on an
+// error, with a bound of its own.
+func (svc *service) closeNow() error {
+	if svc.close == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return svc.close(ctx)
+}
+
+// within runs f, and gives up waiting for it when ctx ends: f keeps
+// running, but the process will not wait for it.
+func within(ctx context.Context, what string, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%s: gave up at the shutdown deadline: %w", what, ctx.Err())
+	}
+}
+
+// discardService is the server that does nothing: it answers POST /events
+// with the answer's shape (the accepted line count, a request id) after
+// reading the body to the end, and touches no stage, no database and no
+// audit file. Run with the same clients and bodies as the real server, it
+// is the ceiling that HTTP, the load generator and the machine allow.
+// TestDiscardDoesNothing proves it on this binary.
+func discardService(o *options) *service {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events", func(w http.ResponseWriter, r *http.Request) {
+		var lc lineCounter
+		if _, err := io.Copy(&lc, http.MaxBytesReader(w, r.Body, o.maxBody)); err != nil {
+			http.Error(w, "could not read the body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, "{\"accepted\":%d,\"request_id\":\"00000000-0000-0000-0000-000000000000\"}\n", n)
+		fmt.Fprintf(w, "{\"accepted\":%d,\"request_id\":\"00000000-0000-0000-0000-000000000000\"}\n", lc.lines())
 	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "{\"status\":\"ok\"}\n")
+	})
+	return &service{handler: mux, say: []string{"stages: none: -discard, a server that only reads the bodies (no database, no audit file)"}}
+}
+
+// lineCounter counts the lines of what is written to it as the body
+// readers split them: every "\n", and a last line without one.
+type lineCounter struct {
+	n    int
+	last byte
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		c.n += bytes.Count(p, []byte{'\n'})
+		c.last = p[len(p)-1]
+	}
+	return len(p), nil
+}
+
+func (c *lineCounter) lines() int {
+	if c.last != 0 && c.last != '\n' {
+		return c.n + 1
+	}
+	return c.n
 }
 
 // privateAuditPath returns audit.log in a flamelab directory only this user

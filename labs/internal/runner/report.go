@@ -65,6 +65,9 @@ func (r *Report) WriteTable(w io.Writer) {
 	if r.Sizing != nil {
 		fmt.Fprintf(w, "%s\n", r.Sizing)
 	}
+	if r.RoundTrip != nil {
+		fmt.Fprintf(w, "%s\n", r.RoundTrip)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict")
 	for _, m := range r.Metrics {
@@ -111,6 +114,9 @@ func (r *Report) writeMarkdown(w io.Writer) {
 		r.Load.Requests, r.Load.Warmup, r.Load.Mode, r.Load.Workers, r.Load.Lines, r.Load.Seed)
 	if r.Sizing != nil {
 		fmt.Fprintf(w, "- %s\n", r.Sizing)
+	}
+	if r.RoundTrip != nil {
+		fmt.Fprintf(w, "- %s\n", r.RoundTrip)
 	}
 	lo, hi := r.LegSeconds()
 	if r.Commit != "" {
@@ -180,7 +186,7 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 </style></head><body>
 <h1>lab {{.Lab}} ({{.Slug}}): {{.Trick}}</h1>
 <p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
-<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). {{with .Sizing}}{{.}}. {{end}}The ratio column is the median of the per-pair ratios, not the ratio of the medians.
+<p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). {{with .Sizing}}{{.}}. {{end}}{{with .RoundTrip}}{{.}}. {{end}}The ratio column is the median of the per-pair ratios, not the ratio of the medians.
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
 {{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>

@@ -22,6 +22,7 @@ import (
 	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/server/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Config is one make lab-N run.
@@ -94,6 +95,9 @@ type Leg struct {
 	GoroutinesPerReq float64             // goroutines the server created per request (runtime/metrics)
 	SchedP99         float64             // p99 of the time goroutines waited runnable, over the leg, in µs
 	Reads            *load.Result        // the read phase, when the lab has one
+	Mode             string              // what the server said it is: "server", or "discard"
+	RoundTrips       int64               // database round trips over the leg, all told
+	Fsyncs           int64               // audit fsyncs over the leg, all told
 }
 
 // Report is everything a run found; it is also written as report.json.
@@ -118,6 +122,47 @@ type Report struct {
 	ElapsedSecs float64
 	// Sizing says how Load.Requests was chosen, when the runner chose it.
 	Sizing *Sizing `json:",omitempty"`
+	// RoundTrip is what one round trip to this run's database cost,
+	// measured before the legs: lab 7's gain scales with it.
+	RoundTrip *RoundTrip `json:",omitempty"`
+}
+
+// RoundTrip is the cost of one database round trip: SELECT 1 on one
+// connection, many times, after a few not counted.
+type RoundTrip struct {
+	Samples     int
+	Median, P90 float64 // µs
+}
+
+// String is the sentence the reports print.
+func (rt *RoundTrip) String() string {
+	if rt == nil {
+		return ""
+	}
+	return fmt.Sprintf("one database round trip (SELECT 1 on one connection, %d times): median %s µs, p90 %s µs", rt.Samples, fmtNum(rt.Median), fmtNum(rt.P90))
+}
+
+// MeasureRoundTrip times n SELECT 1 round trips on one connection of pool,
+// after 20 not counted (the connection's first queries prepare and warm).
+func MeasureRoundTrip(ctx context.Context, pool *pgxpool.Pool, n int) (*RoundTrip, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	times := make([]float64, 0, n)
+	for i := range n + 20 {
+		start := time.Now()
+		var one int
+		if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			return nil, fmt.Errorf("timing a round trip: %w", err)
+		}
+		if i >= 20 {
+			times = append(times, float64(time.Since(start).Nanoseconds())/1e3)
+		}
+	}
+	slices.Sort(times)
+	return &RoundTrip{Samples: n, Median: median(times), P90: times[len(times)*9/10]}, nil
 }
 
 // Sizing records the calibration that sized the legs.
@@ -218,6 +263,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if !cfg.DB.Fsync {
 		rep.Warnings = append(rep.Warnings, "the database runs with fsync=off: commit costs are not measured")
 	}
+	rt, err := MeasureRoundTrip(ctx, cfg.DB.Pool, 300)
+	if err != nil {
+		return nil, err
+	}
+	rep.RoundTrip = rt
 	if cfg.Load.Requests <= 0 {
 		sz, err := cfg.size(ctx, rep.A, rep.B)
 		if err != nil {
@@ -349,16 +399,56 @@ func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, err
 	if err := c.fresh(ctx); err != nil {
 		return Leg{}, err
 	}
-	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, filepath.Join(c.OutDir, "audit-"+name+".log"), false, side.Args...)
+	audit := filepath.Join(c.OutDir, "audit-"+name+".log")
+	srv, err := startServer(ctx, c.ServerBin, side.Stages, c.DB.URL, audit, false, side.Args...)
 	if err != nil {
 		return Leg{}, err
 	}
-	defer os.Remove(filepath.Join(c.OutDir, "audit-"+name+".log"))
+	defer os.Remove(audit)
 	leg, err := c.drive(ctx, srv, nil, c.Load.Requests)
 	if stopErr := srv.stop(); err == nil {
 		err = stopErr
 	}
+	if err == nil && side.DoesNothing() {
+		err = c.checkDidNothing(ctx, leg, audit)
+	}
 	return leg, err
+}
+
+// DoesNothing reports whether the side is the do-nothing server (-discard),
+// a ceiling rather than a server.
+func (s *Side) DoesNothing() bool { return slices.Contains(s.Args, "-discard") }
+
+// checkDidNothing refuses a ceiling leg that did work: a "server that does
+// nothing" that stored rows, wrote an audit record, talked to the database
+// or fsync'd would be a server, and the ceiling it measured would bound
+// nothing (one ran the whole fixed server for a week, unnoticed).
+func (c *Config) checkDidNothing(ctx context.Context, leg Leg, audit string) error {
+	var rows int64
+	if err := c.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&rows); err != nil {
+		return err
+	}
+	var problems []string
+	if leg.Mode != "discard" {
+		problems = append(problems, fmt.Sprintf("it says it is %q, not \"discard\"", leg.Mode))
+	}
+	if rows != 0 {
+		problems = append(problems, fmt.Sprintf("%d rows stored", rows))
+	}
+	if leg.RoundTrips != 0 {
+		problems = append(problems, fmt.Sprintf("%d database round trips", leg.RoundTrips))
+	}
+	if leg.Fsyncs != 0 {
+		problems = append(problems, fmt.Sprintf("%d audit fsyncs", leg.Fsyncs))
+	}
+	if _, err := os.Stat(audit); err == nil {
+		problems = append(problems, "an audit file written")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the do-nothing server did work over %d requests (%s): refusing it as a ceiling; see TestDiscardDoesNothing",
+			leg.Load.Requests, strings.Join(problems, ", "))
+	}
+	return nil
 }
 
 // drive sends the warm-up, then the measured requests, reading the runtime
@@ -456,6 +546,9 @@ func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requ
 		CPU:              cpu,
 		GoroutinesPerReq: float64(after.Sched.GoroutinesCreated-before.Sched.GoroutinesCreated) / float64(res.Requests),
 		SchedP99:         after.Sched.Latencies.Sub(before.Sched.Latencies).Quantile(0.99) * 1e6,
+		Mode:             after.Mode,
+		RoundTrips:       after.RoundTrips - before.RoundTrips,
+		Fsyncs:           after.Fsyncs - before.Fsyncs,
 	}, nil
 }
 

@@ -104,6 +104,7 @@ type memStats struct {
 	RoundTrips int64 // database round trips (the server's pgx tracer)
 	Fsyncs     int64 // the audit file's fsyncs
 	Sched      server.SchedStats
+	Mode       string // "server", or "discard" for the do-nothing server
 }
 
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
@@ -116,13 +117,14 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 		RoundTrips int64             `json:"db_round_trips"`
 		Fsyncs     int64             `json:"audit_fsyncs"`
 		Sched      server.SchedStats `json:"sched"`
+		Mode       string            `json:"mode"`
 	}
 	body, err := get(ctx, p.admin+"/debug/vars")
 	if err != nil {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched, Mode: v.Mode}, err
 }
 
 // get fetches url (always the server's loopback admin port).
