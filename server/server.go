@@ -229,9 +229,15 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	// record again: a crash between the commit and the fsync may have lost
 	// the first, and the trail must hold every acknowledged request (at
 	// least once; read it by request_id).
+	//
+	// Once committed, the record no longer depends on the client: a client
+	// that hangs up now would otherwise cancel r.Context() and leave stored
+	// events unaudited. Its own bound is the store's timeout.
 	record, err := s.stages.Encoder.AuditRecord(receipt.RequestID, received, events)
 	if err == nil {
-		err = s.stages.Auditor.Append(r.Context(), record)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.StoreTimeout)
+		err = s.stages.Auditor.Append(actx, record)
+		cancel()
 	}
 	if err != nil {
 		stored := "your events are stored as request " + receipt.RequestID + ", but the audit trail could not record them"

@@ -63,7 +63,11 @@ type Stats interface {
 
 // Auditor keeps the durable audit trail (lab 5, 05-blocking).
 type Auditor interface {
-	// Append returns nil only once record is on stable storage.
+	// Append returns nil only once record is on stable storage. The
+	// server calls it after the commit with a context the client cannot
+	// cancel (a stored request is audited whether or not its client is
+	// still listening), bounded by the store's timeout: an implementation
+	// may give up when ctx ends, and must say so.
 	Append(ctx context.Context, record []byte) error
 	// Close flushes and closes the trail; Append must not be called after.
 	Close() error

@@ -74,7 +74,7 @@ func (a *Auditor) Append(ctx context.Context, data []byte) error {
 		a.mu.RUnlock()
 	case <-ctx.Done():
 		a.mu.RUnlock()
-		return fmt.Errorf("audit queue full: %w", ctx.Err())
+		return fmt.Errorf("audit record not queued: the queue stayed full until the request's deadline (%w)", ctx.Err())
 	}
 	// Queued: wait for the verdict of the fsync that covers it, whatever
 	// happens to ctx, since the record may already be on its way to disk.

@@ -60,6 +60,8 @@ func main() {
 		err = claims(os.Args[2:])
 	case "docs":
 		err = docsCmd(os.Args[2:])
+	case "roundtrip":
+		err = roundtrip(os.Args[2:])
 	default:
 		usage()
 	}
@@ -76,6 +78,7 @@ func usage() {
   flamelab-lab tags STAGES
   flamelab-lab capstone [-quick] [flags]
   flamelab-lab claims [-out docs/claims.md]
+  flamelab-lab roundtrip [-n 1000]
   flamelab-lab docs [-lab 6,capstone] [-splice] [-check]`)
 	os.Exit(2)
 }

@@ -61,6 +61,7 @@ type options struct {
 	drain, dbTimeout         time.Duration
 	readTimeout, idleTimeout time.Duration
 	discard                  bool
+	noAuditFsync             bool
 }
 
 func parseFlags() *options {
@@ -79,6 +80,7 @@ func parseFlags() *options {
 	flag.DurationVar(&o.readTimeout, "read-timeout", 30*time.Second, "the most a client may take to send a request, body included")
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
 	flag.BoolVar(&o.discard, "discard", false, "a server that does nothing: answer POST /events as the server would, but only read the body (no database, no stage, no audit file): the machine's HTTP ceiling for the same load (make capstone)")
+	flag.BoolVar(&o.noAuditFsync, "experiment-no-audit-fsync", false, "an experiment, never for a real trail: the audit file is not fsync'd, so an acknowledged request's record can be lost in a crash (make capstone measures what the fsyncs cost)")
 	flag.BoolVar(&o.anyHost, "allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
 	flag.Parse()
 	return o
@@ -153,7 +155,7 @@ func newService(ctx context.Context, o *options, c *counters) (*service, error) 
 	if err != nil {
 		return nil, err
 	}
-	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: o.auditPath, Fsyncs: c.fsyncs, DBTimeout: o.dbTimeout}, choice)
+	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: o.auditPath, Fsyncs: c.fsyncs, DBTimeout: o.dbTimeout, NoAuditFsync: o.noAuditFsync}, choice)
 	if err == nil {
 		var srv *server.Server
 		if srv, err = server.New(stages, db.Pool, server.Config{MaxBodyBytes: o.maxBody, StoreTimeout: o.dbTimeout}); err == nil {
@@ -163,7 +165,7 @@ func newService(ctx context.Context, o *options, c *counters) (*service, error) 
 				close: func(ctx context.Context) error {
 					return errors.Join(within(ctx, "closing the stages", func() error { return labs.Close(stages) }), db.Close(ctx))
 				},
-				say: []string{"stages: " + choice.String(), fmt.Sprintf("audit: %s (%s)", o.auditPath, auditNote(choice))},
+				say: []string{"stages: " + choice.String(), fmt.Sprintf("audit: %s (%s)", o.auditPath, auditNote(choice, o.noAuditFsync))},
 			}, nil
 		}
 	}
@@ -388,7 +390,10 @@ func privateAuditPath() (string, error) {
 
 // auditNote says what the audit trail costs, as the honesty rules ask of a
 // slow dependency.
-func auditNote(c labs.Choice) string {
+func auditNote(c labs.Choice, noFsync bool) string {
+	if noFsync {
+		return "EXPERIMENT: the audit file is not fsync'd; records can be lost in a crash"
+	}
 	switch c.Get(5) {
 	case labs.Baseline:
 		return "audit disk: one fsync per request, under a global lock"

@@ -153,3 +153,95 @@ func TestJudge(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausibleWarns: a server faster than the do-nothing server, or a
+// COPY ceiling below the fixed server, is printed as a warning at the top
+// of the report; plausible figures print none.
+func TestImplausibleWarns(t *testing.T) {
+	cs := &Capstone{
+		HTTP:     []float64{15000, 16000, 14000},
+		CopyReqs: []float64{6000, 6100},
+		Final:    2500,
+		Article:  []Step{{Stages: "all=baseline", Median: 500}, {Stages: "all=solution", Median: 2500}},
+		Sweep:    []SweepPoint{{Workers: 32, Solution: 2500, HTTP: 15000}},
+	}
+	if w := cs.implausible(); len(w) != 0 {
+		t.Fatalf("plausible figures warned: %v", w)
+	}
+	cs.Article[1].Median, cs.Final = 17000, 17000 // the mirror bug: the ceiling measured the server
+	w := cs.implausible()
+	if len(w) < 2 || !strings.Contains(w[0], "faster than the do-nothing server") {
+		t.Errorf("a server faster than the ceiling and than COPY gave %v", w)
+	}
+	var md strings.Builder
+	cs.Warnings = w
+	cs.WriteText(&md)
+	if !strings.Contains(md.String()[:200], "WARNING") {
+		t.Errorf("the warning is not at the report's top:\n%s", md.String()[:300])
+	}
+}
+
+// TestLimiterNamesTheExperiment: the experiment that raised the fixed server
+// beyond the round robin's noise is named; within the noise, none is, and
+// the report says the server waits on itself unless the CPU is spent.
+func TestLimiterNamesTheExperiment(t *testing.T) {
+	cs := &Capstone{Final: 2000, FinalRPS: []float64{1900, 2000, 2100}, CPUBudget: 6000,
+		Experiments: []Experiment{
+			{Suspect: "the database's commit flush", Median: 2050},
+			{Suspect: "the audit trail's fsyncs", Median: 3000},
+		}}
+	if got := cs.limiter(); !strings.Contains(got, "The limiter is the audit trail's fsyncs") {
+		t.Errorf("limiter: %s", got)
+	}
+	cs.Experiments[1].Median = 2100
+	if got := cs.limiter(); !strings.Contains(got, "waits on itself") {
+		t.Errorf("no experiment beyond the noise, CPU at a third: %s", got)
+	}
+	cs.CPUBudget = 2100
+	if got := cs.limiter(); !strings.Contains(got, "the CPU") {
+		t.Errorf("CPU budget nearly spent: %s", got)
+	}
+}
+
+// TestWallClockShares: each stage's share of the handler, the rest, and a
+// writer's busy share, from a fixture profile.
+func TestWallClockShares(t *testing.T) {
+	l := func(n int) *labs.Lab { lab, _ := labs.ByNumber(n); return lab }
+	p := fakeProfile(map[string]int64{
+		l(7).Package(labs.Solution) + ".(*Store).Insert":   70,
+		l(5).Package(labs.Solution) + ".(*Auditor).Append": 20,
+		"github.com/flamelab/flamelab/server.(*Server).x":  10,
+	})
+	p.SampleType[0].Type = "time"
+	// The batch writer: 30 samples working, 10 waiting for work.
+	add := func(n int64, names ...string) {
+		var locs []*profile.Location
+		for _, name := range names {
+			f := &profile.Function{ID: uint64(len(p.Function) + 1), Name: name}
+			p.Function = append(p.Function, f)
+			loc := &profile.Location{ID: uint64(len(p.Location) + 1), Line: []profile.Line{{Function: f}}}
+			p.Location = append(p.Location, loc)
+			locs = append(locs, loc)
+		}
+		p.Sample = append(p.Sample, &profile.Sample{Location: locs, Value: []int64{n}})
+	}
+	pkg := l(7).Package(labs.Solution)
+	add(30, pkg+".(*Store).flush", pkg+".(*Store).writer")
+	add(10, "runtime.selectgo", pkg+".(*Store).writer")
+	w, err := WallClockOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range w.Stages {
+		want := map[int]float64{7: 0.7, 5: 0.2}[s.Lab]
+		if s.Share < want-0.001 || s.Share > want+0.001 {
+			t.Errorf("lab %d: share %.3f, want %.1f", s.Lab, s.Share, want)
+		}
+	}
+	if w.Rest < 0.099 || w.Rest > 0.101 {
+		t.Errorf("rest %.3f, want 0.1", w.Rest)
+	}
+	if len(w.Writers) != 1 || w.Writers[0].Busy != 0.75 {
+		t.Errorf("writers %+v, want the batch writer busy 75%%", w.Writers)
+	}
+}
