@@ -145,6 +145,13 @@ func startContainer(ctx context.Context, opts *Options) (*Database, error) {
 		Where:       fmt.Sprintf("testcontainer %.12s (%s) at %s", ctr.GetContainerID(), image, describe("127.0.0.1", port.Num(), dbUser, dbName)),
 		stop:        stop,
 		containerID: ctr.GetContainerID(),
+		hostPID: func(ctx context.Context) (int, error) {
+			st, err := ctr.State(ctx)
+			if err != nil {
+				return 0, err
+			}
+			return st.Pid, nil
+		},
 	}, nil
 }
 

@@ -167,6 +167,8 @@ type Database struct {
 	containerID string // SourceContainer
 	dir         string // SourceLocal: the cluster's temporary directory
 	pid         int    // SourceLocal: the postmaster
+	// SourceContainer: the host's pid of the container's first process.
+	hostPID func(context.Context) (int, error)
 }
 
 // String is the one line Provision prints: the source, where it is and

@@ -25,8 +25,11 @@ import (
 //
 //   - kill -9, then a restart on the same database;
 //   - every database connection of the server killed (pg_terminate_backend);
-//   - a database that stops answering (the events table locked) for longer
-//     than the server's database timeout.
+//   - a database that stops answering for longer than the server's
+//     database timeout, two ways: its events table locked (queries wait,
+//     the connection still answers a cancel), and its processes stopped
+//     with SIGSTOP (nothing on any connection answers, as when a database
+//     hangs).
 //
 // Afterwards every request is stored exactly once under the request id its
 // answer gave, no request is partly stored, and no event is stored twice: for
@@ -34,7 +37,7 @@ import (
 func TestCrashAndFaults(t *testing.T) {
 	bin := build(t)
 	for _, stages := range []string{"all=baseline", "all=solution"} {
-		for _, fault := range []string{"kill -9", "terminate backends", "frozen database"} {
+		for _, fault := range []string{"kill -9", "terminate backends", "frozen database", "stopped database"} {
 			t.Run(stages+"/"+fault, func(t *testing.T) { faultRun(t, bin, stages, fault) })
 		}
 	}
@@ -151,6 +154,16 @@ func faultRun(t *testing.T, bin, stages, fault string) {
 		}
 		time.Sleep(5 * time.Second) // over twice the server's 2 s database timeout
 		_ = tx.Rollback(ctx)
+	case "stopped database":
+		resume, err := db.Freeze(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = resume() }) // SIGCONT twice is harmless
+		time.Sleep(5 * time.Second)
+		if err := resume(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
 
