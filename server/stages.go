@@ -20,8 +20,11 @@ type BodyReader interface {
 	// ReadLines reads body to the end and returns its lines without their
 	// line endings ("\n" or "\r\n"). A final line ending does not start a new
 	// line; any other empty line is returned as an empty line. The lines stay
-	// valid until release is called, and release must be called exactly once
-	// (also after an error). Errors from body, such as *http.MaxBytesError,
+	// valid until release is called, and release must be called once (also
+	// after an error); a second call must do nothing, whatever happened in
+	// between. Appending to a line never changes another line or the
+	// buffer's spare room: a line's capacity ends where the line does (a
+	// full slice expression), or it owns what lies beyond. Errors from body, such as *http.MaxBytesError,
 	// are returned unwrapped or wrapped with %w.
 	ReadLines(body io.Reader) (lines [][]byte, release func(), err error)
 }

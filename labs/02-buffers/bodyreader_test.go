@@ -243,3 +243,64 @@ func FuzzReadLines(f *testing.F) {
 		}
 	})
 }
+
+// TestLinesDoNotOverlap: appending to a line changes no other line, for
+// every line of a body and every implementation. A solution that returns
+// sub-slices of one buffer without capping their capacity fails it:
+// append(lines[0], "XYZ"...) wrote over line 2.
+func TestLinesDoNotOverlap(t *testing.T) {
+	for name, body := range map[string]string{"LF": "aa\nbb\ncc\n", "CRLF": "aa\r\nbb\r\ncc", "the load generator's": string(load.Body(2, 0, 20))} {
+		for _, impl := range labtest.Under(t, all) {
+			t.Run(name+"/"+string(impl.Name), func(t *testing.T) {
+				want, _ := read(reference, []byte(body))
+				for i := range want {
+					lines, release, err := impl.Of.ReadLines(bytes.NewReader([]byte(body)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = append(lines[i], "XYZ"...)
+					for j, l := range lines {
+						if j != i && string(l) != want[j] {
+							t.Errorf("after append(lines[%d], \"XYZ\"...), line %d reads %q, want %q: lines share capacity; cut each line's capacity to its length (a full slice expression, s[lo:hi:hi])", i, j+1, l, want[j])
+						}
+					}
+					release()
+				}
+			})
+		}
+	}
+}
+
+// TestDoubleReleaseIsHarmless: calling a release twice must not hand one
+// buffer to two requests. The second call comes after the buffer went back
+// to the pool, then two readers take buffers at once: if the double release
+// pooled the same buffer twice, they share it and the second body
+// overwrites the first.
+func TestDoubleReleaseIsHarmless(t *testing.T) {
+	labtest.NeedsNoRace(t, "under the race detector sync.Pool drops a quarter of what it is given, and the shared buffer would go unnoticed")
+	bodyA, bodyB := load.Body(3, 1, 50), load.Body(3, 2, 50)
+	for _, impl := range labtest.Under(t, all) {
+		t.Run(string(impl.Name), func(t *testing.T) {
+			want, _ := read(reference, bodyA)
+			for round := range 100 {
+				_, release, err := impl.Of.ReadLines(bytes.NewReader(bodyB))
+				if err != nil {
+					t.Fatal(err)
+				}
+				release()
+				release() // the mistake: a deferred release and an explicit one
+				a, releaseA, _ := impl.Of.ReadLines(bytes.NewReader(bodyA))
+				b, releaseB, _ := impl.Of.ReadLines(bytes.NewReader(bodyB))
+				for i := range a {
+					if string(a[i]) != want[i] {
+						t.Fatalf("round %d: after a double release, a request's line %d reads %q, want %q: another request's body overwrote it. "+
+							"A second release must do nothing: remember which hand-out it releases", round, i+1, a[i], want[i])
+					}
+				}
+				_ = b
+				releaseA()
+				releaseB()
+			}
+		})
+	}
+}
