@@ -116,6 +116,10 @@ docs-check: ## fail if a figure in the docs is stale (its code changed) or diffe
 claims: ## write profiles/claims.md: the article's claims against YOUR latest lab and capstone runs (docs/claims.md is make docs's, from the reference runs)
 	@$(LABTOOL) claims -out profiles/claims.md
 
+.PHONY: ceiling
+ceiling: ## the instrument first: the load generator against a server that does nothing (req/s, its CPU per request)
+	@$(LABTOOL) ceiling
+
 .PHONY: roundtrip
 roundtrip: ## what one database round trip costs, on a testcontainer and on a local cluster (lab 7's gain scales with it)
 	@$(LABTOOL) roundtrip

@@ -62,6 +62,8 @@ func main() {
 		err = docsCmd(os.Args[2:])
 	case "roundtrip":
 		err = roundtrip(os.Args[2:])
+	case "ceiling":
+		err = ceiling(os.Args[2:])
 	default:
 		usage()
 	}
@@ -79,6 +81,7 @@ func usage() {
   flamelab-lab capstone [-quick] [flags]
   flamelab-lab claims [-out docs/claims.md]
   flamelab-lab roundtrip [-n 1000]
+  flamelab-lab ceiling [-legs 3] [-requests 30000]
   flamelab-lab docs [-lab 6,capstone] [-splice] [-check]`)
 	os.Exit(2)
 }

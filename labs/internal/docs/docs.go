@@ -227,7 +227,8 @@ func Deps(root string, t Target) ([]string, error) {
 		})
 	}
 	for _, f := range []string{"go.mod", "go.sum", "labs/labs.go", "labs/open_unix.go", "labs/open_other.go",
-		"labs/cmd/flamelab-lab/main.go", "labs/cmd/flamelab-lab/capstone.go", "labs/cmd/flamelab-server/main.go"} {
+		"labs/cmd/flamelab-lab/main.go", "labs/cmd/flamelab-lab/capstone.go", "labs/cmd/flamelab-lab/ceiling.go",
+		"labs/cmd/flamelab-lab/roundtrip.go", "labs/cmd/flamelab-server/main.go"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
 			files = append(files, f)
 		}

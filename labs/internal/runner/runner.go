@@ -98,6 +98,7 @@ type Leg struct {
 	Mode             string              // what the server said it is: "server", or "discard"
 	RoundTrips       int64               // database round trips over the leg, all told
 	Fsyncs           int64               // audit fsyncs over the leg, all told
+	Rows             int64               // events rows after a do-nothing leg (checkDidNothing counts them); 0 otherwise
 }
 
 // Report is everything a run found; it is also written as report.json.
@@ -410,7 +411,7 @@ func (c *Config) measure(ctx context.Context, side *Side, name string) (Leg, err
 		err = stopErr
 	}
 	if err == nil && side.DoesNothing() {
-		err = c.checkDidNothing(ctx, leg, audit)
+		leg.Rows, err = c.checkDidNothing(ctx, leg, audit)
 	}
 	return leg, err
 }
@@ -423,10 +424,9 @@ func (s *Side) DoesNothing() bool { return slices.Contains(s.Args, "-discard") }
 // nothing" that stored rows, wrote an audit record, talked to the database
 // or fsync'd would be a server, and the ceiling it measured would bound
 // nothing (one ran the whole fixed server for a week, unnoticed).
-func (c *Config) checkDidNothing(ctx context.Context, leg Leg, audit string) error {
-	var rows int64
+func (c *Config) checkDidNothing(ctx context.Context, leg Leg, audit string) (rows int64, err error) {
 	if err := c.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&rows); err != nil {
-		return err
+		return 0, err
 	}
 	var problems []string
 	if leg.Mode != "discard" {
@@ -445,10 +445,10 @@ func (c *Config) checkDidNothing(ctx context.Context, leg Leg, audit string) err
 		problems = append(problems, "an audit file written")
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("the do-nothing server did work over %d requests (%s): refusing it as a ceiling; see TestDiscardDoesNothing",
+		return rows, fmt.Errorf("the do-nothing server did work over %d requests (%s): refusing it as a ceiling; see TestDiscardDoesNothing",
 			leg.Load.Requests, strings.Join(problems, ", "))
 	}
-	return nil
+	return rows, nil
 }
 
 // drive sends the warm-up, then the measured requests, reading the runtime

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/labs/internal/runner"
+	"github.com/flamelab/flamelab/server/postgres"
+)
+
+// ceiling runs make ceiling: the load generator against the server that
+// does nothing, the instrument measured before the server.
+func ceiling(args []string) error {
+	fs := flag.NewFlagSet("ceiling", flag.ExitOnError)
+	var (
+		legs     = fs.Int("legs", 3, "legs measured")
+		requests = fs.Int("requests", 30_000, "requests per leg (the do-nothing server serves thousands a second: a few seconds' worth)")
+		workers  = fs.Int("workers", 32, "concurrent clients, as in make lab-N")
+		lines    = fs.Int("lines", 50, "access-log lines per request, as in make lab-N")
+		validate = fs.Bool("validate", false, "check the flags, then stop")
+	)
+	fs.Parse(args)
+	if *validate {
+		return nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	dir, err := os.MkdirTemp("", "flamelab-ceiling-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "flamelab-server")
+	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, outp)
+	}
+	// A database, though the do-nothing server never touches it: every
+	// leg proves that, by counting its rows.
+	db, err := postgres.Provision(ctx, postgres.Options{Durability: postgres.Durable, CloseOnInterrupt: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close(context.Background())
+	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 500, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
+	ce, err := runner.MeasureCeiling(ctx, runner.Config{Load: spec, ServerBin: bin, DB: db, OutDir: dir, Progress: os.Stderr}, *legs)
+	if err != nil {
+		return err
+	}
+	ce.WriteText(os.Stdout)
+	return nil
+}
