@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ func ceiling(args []string) error {
 		requests = fs.Int("requests", 30_000, "requests per leg (the do-nothing server serves thousands a second: a few seconds' worth)")
 		workers  = fs.Int("workers", 32, "concurrent clients, as in make lab-N")
 		lines    = fs.Int("lines", 50, "access-log lines per request, as in make lab-N")
+		cpuprof  = fs.String("cpuprofile", "", "write the load generator's own CPU profile here (go tool pprof -top FILE: what the instrument spends its CPU on)")
 		validate = fs.Bool("validate", false, "check the flags, then stop")
 	)
 	fs.Parse(args)
@@ -49,6 +51,17 @@ func ceiling(args []string) error {
 		return err
 	}
 	defer db.Close(context.Background())
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 500, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
 	ce, err := runner.MeasureCeiling(ctx, runner.Config{Load: spec, ServerBin: bin, DB: db, OutDir: dir, Progress: os.Stderr}, *legs)
 	if err != nil {
