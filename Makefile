@@ -27,8 +27,9 @@ LABTOOL := $(GO) run ./labs/cmd/flamelab-lab
 help: ## list every target
 	@printf 'flamelab: make a Go server fast by profiling it. Targets:\n\n'
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {gsub("%", "N", $$1); printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@printf '\nLab targets take N = 1..7. IMPL=solution|exercise|baseline picks the after side of make lab-N\n'
-	@printf '(baseline: an A/A run that measures the noise floor); QUICK=1 runs one small pair.\n'
+	@printf '\nLab targets take N = %s (one per directory labs/NN-slug).\n' "$$(ls -d labs/[0-9][0-9]-* | sed -E 's|labs/0*([0-9]+)-.*|\1|' | paste -sd' ')"
+	@printf 'IMPL=solution|exercise|baseline picks the after side of make lab-N (baseline: an A/A run that\n'
+	@printf 'measures the noise floor); QUICK=1 runs one small pair, for a loaded machine or a quick look.\n'
 	@printf '\nDatabase: FLAMELAB_DATABASE_URL, else a Docker testcontainer, else local Postgres binaries (docs/database.md).\n'
 
 .PHONY: setup

@@ -305,10 +305,33 @@ var packageClause = regexp.MustCompile(`(?m)^package baseline$`)
 
 // ByNumber returns lab n.
 func ByNumber(n int) (*Lab, error) {
-	if n < 1 || n > len(All) {
-		return nil, fmt.Errorf("no lab %d: the labs are 1 to %d", n, len(All))
+	for _, l := range All {
+		if l.Number == n {
+			return l, nil
+		}
 	}
-	return All[n-1], nil
+	return nil, fmt.Errorf("no lab %d: the labs are %s", n, Range())
+}
+
+// Range says which lab numbers there are, for flag help and errors: "1 to
+// 7", from All.
+func Range() string {
+	lo, hi := All[0].Number, All[0].Number
+	for _, l := range All {
+		lo, hi = min(lo, l.Number), max(hi, l.Number)
+	}
+	return fmt.Sprintf("%d to %d", lo, hi)
+}
+
+// ByStage returns the lab that owns the server.Stages field stage (e.g.
+// "Auditor"), so code that is about one stage need not know its number.
+func ByStage(stage string) *Lab {
+	for _, l := range All {
+		if l.Stage == stage {
+			return l
+		}
+	}
+	panic("labs: no lab owns stage " + stage)
 }
 
 // Choice picks an implementation per lab number; a lab not in the map runs

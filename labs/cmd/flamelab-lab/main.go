@@ -89,7 +89,7 @@ func usage() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	var (
-		n        = fs.Int("lab", 0, "lab number, 1-7")
+		n        = fs.Int("lab", 0, "lab number, "+labs.Range())
 		impl     = fs.String("impl", "solution", "the after side: solution, exercise, or baseline (A/A noise run)")
 		quick    = fs.Bool("quick", false, "one pair of small legs: checks the pipeline, measures little")
 		pairs    = fs.Int("pairs", 5, "alternating before/after pairs; fewer than 4 can never be called significant")

@@ -16,7 +16,7 @@ import (
 // labFlag parses -lab N (and whatever else fs defines) and returns the lab,
 // which must have an exercise for the learner's targets.
 func labFlag(name string, args []string, fs *flag.FlagSet) (*labs.Lab, error) {
-	n := fs.Int("lab", 0, "lab number, 1-7")
+	n := fs.Int("lab", 0, "lab number, "+labs.Range())
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -394,11 +394,12 @@ func auditNote(c labs.Choice, noFsync bool) string {
 	if noFsync {
 		return "EXPERIMENT: the audit file is not fsync'd; records can be lost in a crash"
 	}
-	switch c.Get(5) {
+	audit := labs.ByStage("Auditor").Number
+	switch c.Get(audit) {
 	case labs.Baseline:
 		return "audit disk: one fsync per request, under a global lock"
 	case labs.Solution:
 		return "audit disk: one fsync per batch of requests (group commit)"
 	}
-	return "audit disk: fsync, " + string(c.Get(5))
+	return "audit disk: fsync, " + string(c.Get(audit))
 }

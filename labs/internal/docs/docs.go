@@ -38,11 +38,15 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/flamelab/flamelab/labs"
 )
 
 // Block is one generated block of a Markdown file.
@@ -140,12 +144,26 @@ const (
 // RefDir is where the reference captures live.
 const RefDir = "profiles/reference"
 
+// The lab numbers come from the registry (labs.All): a new lab is known
+// here without an edit.
 var (
-	labRun   = regexp.MustCompile(`^make lab-([1-7])( IMPL=baseline)?$`)
-	labWords = regexp.MustCompile(`(?:lab-|bench-|check-|fuzz-|flame-|labs/0|reference/lab-)([1-7])\b`)
+	labNumbers = numberAlternation()
+	labRun     = regexp.MustCompile(`^make lab-(` + labNumbers + `)( IMPL=baseline)?$`)
+	labWords   = regexp.MustCompile(`(?:lab-|bench-|check-|fuzz-|flame-|reference/lab-)(` + labNumbers + `)\b|labs/0*(` + labNumbers + `)-`)
 )
 
-// Parse reads a block's command.
+// numberAlternation is every lab's number, as a regexp alternation.
+func numberAlternation() string {
+	var ns []string
+	for _, l := range labs.All {
+		ns = append(ns, strconv.Itoa(l.Number))
+	}
+	// Longest first, so 10 is not read as 1.
+	slices.SortFunc(ns, func(a, b string) int { return len(b) - len(a) })
+	return strings.Join(ns, "|")
+}
+
+// ParseTarget reads a block's command.
 func ParseTarget(command string) Target {
 	switch {
 	case command == "make capstone":
@@ -165,7 +183,7 @@ func ParseTarget(command string) Target {
 	// reference capture, depend on what the lab's run depends on.
 	t := Target{Kind: KindCommand, Run: strings.HasPrefix(command, "make lab-") || strings.Contains(command, RefDir+"/lab-")}
 	if m := labWords.FindStringSubmatch(command); m != nil {
-		t.Lab, _ = strconv.Atoi(m[1])
+		t.Lab, _ = strconv.Atoi(m[1] + m[2])
 	}
 	return t
 }
@@ -186,18 +204,21 @@ func (t Target) Name() string {
 // Deps returns the files, relative to root, whose content determines the
 // target's figures:
 //
-//   - every target: go.mod and go.sum; the server (package server and its
-//     Postgres store, migrations included) and its entry point; the lab
-//     registry; and the measuring instruments, which the numbers also
-//     depend on: the load generator (it shares the two cores with the
-//     server and defines the work), the runner and its statistics and
-//     profile rendering, and the lab tool's run and capstone commands
-//     (their defaults size the work).
-//   - a lab's run: that lab's baseline and solution, and every other lab's
-//     solution, which both sides run. A change to any lab's solution
-//     therefore makes every lab's run stale: lab 05's and lab 06's pasted
-//     runs once hid exactly such a change (lab 07's uuid fix).
-//   - the capstone and the claims page: every baseline and solution.
+//   - every target: go.mod and go.sum, and every file of the module's
+//     packages that the lab tool and the server are built from (go list
+//     -deps, embedded files such as the migrations included): the server,
+//     the lab registry, and the measuring instruments (the load generator,
+//     which shares the cores and defines the work, the runner, its
+//     statistics and profile rendering, the lab tool's commands, whose
+//     defaults size the work). A new package is in the fingerprint the
+//     moment something imports it. Only the docs machinery is left out
+//     (notInstruments): it formats figures, it does not make them.
+//   - of the labs' stage packages, only those the target runs: a lab's run,
+//     that lab's baseline and solution and every other lab's solution,
+//     which both sides run (a change to any lab's solution makes every
+//     lab's run stale: lab 05's and lab 06's pasted runs once hid exactly
+//     such a change, lab 07's uuid fix); the capstone and the claims page,
+//     every baseline and solution.
 //   - another command about one lab (make bench-6, go test ./labs/06-...):
 //     that lab's whole directory, tests included, and its test helpers.
 //
@@ -226,25 +247,19 @@ func Deps(root string, t Target) ([]string, error) {
 			return nil
 		})
 	}
-	for _, f := range []string{"go.mod", "go.sum", "labs/labs.go", "labs/open_unix.go", "labs/open_other.go",
-		"labs/cmd/flamelab-lab/main.go", "labs/cmd/flamelab-lab/capstone.go", "labs/cmd/flamelab-lab/ceiling.go",
-		"labs/cmd/flamelab-lab/roundtrip.go", "labs/cmd/flamelab-server/main.go"} {
+	for _, f := range []string{"go.mod", "go.sum"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
 			files = append(files, f)
 		}
 	}
-	for _, d := range []string{"server", "labs/internal/load", "labs/internal/runner", "labs/internal/flame", "labs/internal/compare"} {
-		if err := add(d, false); err != nil {
-			return nil, err
-		}
-	}
-	labDirs, err := filepath.Glob(filepath.Join(root, "labs", "0[1-7]-*"))
+	built, err := instrumentFiles(root)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range labDirs {
-		rel, _ := filepath.Rel(root, d)
-		n, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(d)[:2], "0"))
+	files = append(files, built...)
+	for _, l := range labs.All {
+		rel, n := "labs/"+l.Slug, l.Number
+		var err error
 		switch {
 		case t.Kind == KindCapstone || t.Kind == KindClaims:
 			err = errors.Join(add(rel+"/baseline", false), add(rel+"/solution", false))
@@ -264,6 +279,73 @@ func Deps(root string, t Target) ([]string, error) {
 	}
 	slices.Sort(files)
 	return slices.Compact(files), nil
+}
+
+// entryPoints are the commands every block's figures come from.
+var entryPoints = []string{"./labs/cmd/flamelab-lab", "./labs/cmd/flamelab-server"}
+
+// notInstruments are files and directories (a trailing /) the entry points
+// are built from that make no figure: the docs machinery itself. Anything
+// not listed here counts, so a new file or package is safe by default.
+var notInstruments = []string{"labs/internal/docs/", "labs/cmd/flamelab-lab/docs.go"}
+
+// stagePackage matches a lab's stage implementations, which Deps counts by
+// its own rule, per target.
+var stagePackage = regexp.MustCompile(`^labs/\d\d-[^/]+/(baseline|solution|exercise)/`)
+
+var listed sync.Map // root -> []string: go list runs once per root
+
+// instrumentFiles returns the files, relative to root, of the module's
+// packages the entry points are built from (go list -deps), stage packages
+// and notInstruments left out; none where root holds no entry point (a
+// test fixture of a few files).
+func instrumentFiles(root string) ([]string, error) {
+	if v, ok := listed.Load(root); ok {
+		return v.([]string), nil
+	}
+	var entries []string
+	for _, e := range entryPoints {
+		if _, err := os.Stat(filepath.Join(root, e)); err == nil {
+			entries = append(entries, e)
+		}
+	}
+	var files []string
+	if len(entries) > 0 {
+		cmd := exec.Command("go", append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}\t{{join .GoFiles \" \"}}\t{{join .EmbedFiles \" \"}}{{end}}"}, entries...)...)
+		cmd.Dir = root
+		// The files of the platform the reference runs are made on, so
+		// a check on a Mac computes the same fingerprints.
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("go list -deps %s: %v\n%s", strings.Join(entries, " "), err, stderr.String())
+		}
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			dir, names, ok := strings.Cut(line, "\t")
+			if !ok {
+				continue
+			}
+			rel, err := filepath.Rel(abs, dir)
+			if err != nil || strings.HasPrefix(rel, "..") {
+				continue // another module's: go.sum pins it
+			}
+			goFiles, embeds, _ := strings.Cut(names, "\t")
+			for _, name := range append(strings.Fields(goFiles), strings.Fields(embeds)...) {
+				f := filepath.ToSlash(filepath.Join(rel, name))
+				if !stagePackage.MatchString(f) && !slices.ContainsFunc(notInstruments, func(x string) bool { return f == x || (strings.HasSuffix(x, "/") && strings.HasPrefix(f, x)) }) {
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	listed.Store(root, files)
+	return files, nil
 }
 
 // Fingerprint hashes the files' paths and contents: 12 hex digits. A Go

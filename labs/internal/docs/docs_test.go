@@ -97,7 +97,7 @@ func TestDeps(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(run, " ")
-	for _, want := range []string{"go.mod", "server/server.go", "labs/06-parsing/solution/parser.go", "labs/07-batching/solution/store.go"} {
+	for _, want := range []string{"go.mod", "labs/06-parsing/solution/parser.go", "labs/07-batching/solution/store.go"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("lab 7's run does not depend on %s: %s", want, got)
 		}
@@ -176,7 +176,7 @@ func TestCheck(t *testing.T) {
 func TestSpliceRefusesStale(t *testing.T) {
 	root := fixture(t)
 	generate(t, root)
-	os.WriteFile(filepath.Join(root, "server/server.go"), []byte("package server\n\nvar changed = 1\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "labs/06-parsing/solution/parser.go"), []byte("package solution\n\nvar changed = 1\n"), 0o644)
 	err := Splice(Options{Root: root, Log: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "make docs LAB=6") {
 		t.Errorf("Splice over a stale capture: %v, want a refusal naming make docs LAB=6", err)
@@ -228,6 +228,48 @@ func TestDepsOfARunWithFlags(t *testing.T) {
 		}
 		if got := strings.Join(deps, " "); !strings.Contains(got, "labs/06-parsing/solution/parser.go") || !strings.Contains(got, "labs/07-batching/solution/store.go") {
 			t.Errorf("%s: deps = %s", cmd, got)
+		}
+	}
+}
+
+// TestDepsFollowImports: the files every block depends on come from what the
+// lab tool and the server import, so a package that appears is in every
+// fingerprint without an edit here, and the docs machinery is in none.
+func TestDepsFollowImports(t *testing.T) {
+	root := fixture(t)
+	for path, content := range map[string]string{
+		"go.mod":                           "module example\n\ngo 1.26\n",
+		"labs/cmd/flamelab-lab/main.go":    "package main\n\nimport (\n\t_ \"example/labs/internal/fresh\"\n\t_ \"example/labs/internal/docs\"\n)\n\nfunc main() {}\n",
+		"labs/cmd/flamelab-lab/docs.go":    "package main\n",
+		"labs/cmd/flamelab-server/main.go": "package main\n\nimport _ \"example/server\"\n\nfunc main() {}\n",
+		"labs/internal/fresh/fresh.go":     "package fresh\n",
+		"labs/internal/docs/docs.go":       "package docs\n",
+		"labs/internal/unused/unused.go":   "package unused\n",
+		"server/postgres/migrations/1.sql": "select 1;\n",
+		"server/postgres/postgres.go":      "package postgres\n\nimport \"embed\"\n\n//go:embed migrations/*.sql\nvar m embed.FS\n",
+		"server/server.go":                 "package server\n\nimport _ \"example/server/postgres\"\n",
+	} {
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deps, err := Deps(root, ParseTarget("make lab-6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := " " + strings.Join(deps, " ") + " "
+	for _, want := range []string{"labs/internal/fresh/fresh.go", "server/postgres/migrations/1.sql", "server/postgres/postgres.go", "labs/cmd/flamelab-lab/main.go"} {
+		if !strings.Contains(got, " "+want+" ") {
+			t.Errorf("make lab-6 does not depend on %s, which the lab tool or the server is built from: %s", want, got)
+		}
+	}
+	for _, not := range []string{"labs/internal/docs/docs.go", "labs/cmd/flamelab-lab/docs.go", "labs/internal/unused/unused.go"} {
+		if strings.Contains(got, " "+not+" ") {
+			t.Errorf("make lab-6 depends on %s, which makes no figure or is not built: %s", not, got)
 		}
 	}
 }

@@ -43,8 +43,8 @@ func fmtNum(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
-// ratioText shows after/before with its range over the pairs.
-// RatioText is the ratio column: the median per-pair ratio and its range.
+// RatioText is the ratio column: the median per-pair ratio (after/before)
+// and its range over the pairs.
 func (m Metric) RatioText() string { return m.ratioText() }
 
 func (m Metric) ratioText() string {
