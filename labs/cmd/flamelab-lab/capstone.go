@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
@@ -59,8 +60,8 @@ func capstone(args []string) error {
 	}
 	fmt.Fprintln(os.Stderr, "capstone: building flamelab-server")
 	bin := filepath.Join(runDir, "flamelab-server")
-	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, outp)
+	if err := labs.BuildServer(ctx, bin, labs.Choice{}); err != nil {
+		return err
 	}
 	defer os.Remove(bin)
 	db, err := postgres.Provision(ctx, postgres.Options{Durability: postgres.Durable, CloseOnInterrupt: true})

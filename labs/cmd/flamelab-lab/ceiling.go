@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"syscall"
 	"time"
 
+	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
@@ -41,8 +40,8 @@ func ceiling(args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "flamelab-server")
-	if outp, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./labs/cmd/flamelab-server").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, outp)
+	if err := labs.BuildServer(ctx, bin, labs.Choice{}); err != nil {
+		return err
 	}
 	// A database, though the do-nothing server never touches it: every
 	// leg proves that, by counting its rows.

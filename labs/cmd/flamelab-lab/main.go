@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -152,17 +151,13 @@ func run(args []string) error {
 	bin := filepath.Join(runDir, "flamelab-server")
 	// Built for exactly this comparison: an exercise is linked only when it
 	// runs (see package labs), so a broken exercise breaks no other lab.
-	build := []string{"build", "-o", bin}
-	if cand == labs.Exercise {
-		build = append(build, "-tags", lab.ExerciseTag())
-	}
-	gobuild := exec.CommandContext(ctx, "go", append(build, "./labs/cmd/flamelab-server")...)
+	var env []string
 	if *goexp != "" {
-		gobuild.Env = append(os.Environ(), "GOEXPERIMENT="+*goexp)
+		env = append(env, "GOEXPERIMENT="+*goexp)
 		fmt.Fprintf(os.Stderr, "lab-%d: building with GOEXPERIMENT=%s\n", lab.Number, *goexp)
 	}
-	if outp, err := gobuild.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, outp)
+	if err := labs.BuildServer(ctx, bin, labs.Choice{lab.Number: cand}, env...); err != nil {
+		return err
 	}
 	defer os.Remove(bin)
 

@@ -23,7 +23,7 @@ const (
 // difference is significant and at least as large as claimed (within 10%),
 // smaller when significant but short of it, not seen when noise.
 func Judge(c labs.Check, rep *Report) (verdict, measured string) {
-	if c.Metric == "stage share" {
+	if c.Metric == StageShare {
 		a, b := rep.A.StageShare.Cum, rep.B.StageShare.Cum
 		if a == 0 {
 			return NoRun, "no stage share in the report"

@@ -810,11 +810,62 @@ func (c *Config) render(rep *Report) error {
 	return nil
 }
 
-// metricDef is one row of the table: how to read it off a leg.
-type metricDef struct {
-	name, unit string
-	higher     bool
-	f          func(Leg) float64
+// MetricDef is one row of the before/after table: how to read it off a
+// leg. MetricDefs is the one table of them: the reports, the claims page and
+// the labs' Checks (labs.Check.Metric, held to it by a test) all name rows
+// by Name.
+type MetricDef struct {
+	Name, Unit string
+	Higher     bool              // higher is better
+	Of         func(Leg) float64 // the leg's figure
+	// Has reports whether a leg carries the figure (CPU only with
+	// Config.ProcessCPU, /stats only with readers, reads only with Reads);
+	// nil: every leg does.
+	Has func(Leg) bool
+}
+
+// StageShare is the name of the one figure that is not a row of
+// MetricDefs: the stage's share of the lab's profile, from the profiled
+// legs.
+const StageShare = "stage share"
+
+var (
+	hasCPU   = func(l Leg) bool { return l.CPU != nil }
+	hasStats = func(l Leg) bool { return l.Stats != nil }
+	hasReads = func(l Leg) bool { return l.Reads != nil }
+)
+
+// MetricDefs are the rows, in the order the reports print them.
+var MetricDefs = []MetricDef{
+	{"throughput", "req/s", true, func(l Leg) float64 { return l.Load.ReqPerSec }, nil},
+	{"latency p50", "ms", false, func(l Leg) float64 { return ms(l.Load.P50) }, nil},
+	{"latency p99", "ms", false, func(l Leg) float64 { return ms(l.Load.P99) }, nil},
+	{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }, nil},
+	{"allocated bytes", "per request", false, func(l Leg) float64 { return l.BytesPerReq }, nil},
+	{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }, nil},
+	{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }, nil},
+	{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }, nil},
+	{"goroutines created", "per request", false, func(l Leg) float64 { return l.GoroutinesPerReq }, nil},
+	{"scheduler latency p99", "µs", false, func(l Leg) float64 { return l.SchedP99 }, nil},
+	{"mutex wait", "µs per request", false, func(l Leg) float64 { return l.MutexWaitPerReq }, nil},
+	{"server CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.ServerMS }, hasCPU},
+	{"Postgres CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.PostgresMS }, hasCPU},
+	{"load generator CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.LoadMS }, hasCPU},
+	{"cores busy", "share of all", false, func(l Leg) float64 { return l.CPU.Busy }, hasCPU},
+	{"/stats latency p99", "ms", false, func(l Leg) float64 { return ms(l.Stats.P99) }, hasStats},
+	{"/stats reads", "per leg", true, func(l Leg) float64 { return float64(l.Stats.Reads) }, hasStats},
+	{"read throughput", "req/s", true, func(l Leg) float64 { return l.Reads.ReqPerSec }, hasReads},
+	{"read latency p99", "ms", false, func(l Leg) float64 { return ms(l.Reads.P99) }, hasReads},
+}
+
+// MetricNamed returns the row called name, or false.
+func MetricNamed(name string) (MetricDef, bool) {
+	for _, d := range MetricDefs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return MetricDef{}, false
 }
 
 func metrics(rep *Report) []Metric {
@@ -825,39 +876,12 @@ func metrics(rep *Report) []Metric {
 		}
 		return out
 	}
-	defs := []metricDef{
-		{"throughput", "req/s", true, func(l Leg) float64 { return l.Load.ReqPerSec }},
-		{"latency p50", "ms", false, func(l Leg) float64 { return ms(l.Load.P50) }},
-		{"latency p99", "ms", false, func(l Leg) float64 { return ms(l.Load.P99) }},
-		{"allocations", "per request", false, func(l Leg) float64 { return l.AllocsPerReq }},
-		{"allocated bytes", "per request", false, func(l Leg) float64 { return l.BytesPerReq }},
-		{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }},
-		{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }},
-		{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }},
-		{"goroutines created", "per request", false, func(l Leg) float64 { return l.GoroutinesPerReq }},
-		{"scheduler latency p99", "µs", false, func(l Leg) float64 { return l.SchedP99 }},
-		{"mutex wait", "µs per request", false, func(l Leg) float64 { return l.MutexWaitPerReq }},
-	}
-	if len(rep.A.Legs) > 0 && rep.A.Legs[0].CPU != nil {
-		defs = append(defs,
-			metricDef{"server CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.ServerMS }},
-			metricDef{"Postgres CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.PostgresMS }},
-			metricDef{"load generator CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.LoadMS }},
-			metricDef{"cores busy", "share of all", false, func(l Leg) float64 { return l.CPU.Busy }})
-	}
-	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Stats != nil {
-		defs = append(defs,
-			metricDef{"/stats latency p99", "ms", false, func(l Leg) float64 { return ms(l.Stats.P99) }},
-			metricDef{"/stats reads", "per leg", true, func(l Leg) float64 { return float64(l.Stats.Reads) }})
-	}
-	if len(rep.A.Legs) > 0 && rep.A.Legs[0].Reads != nil {
-		defs = append(defs,
-			metricDef{"read throughput", "req/s", true, func(l Leg) float64 { return l.Reads.ReqPerSec }},
-			metricDef{"read latency p99", "ms", false, func(l Leg) float64 { return ms(l.Reads.P99) }})
-	}
 	var out []Metric
-	for _, d := range defs {
-		m := Metric{Name: d.name, Unit: d.unit, HigherIsBetter: d.higher, A: col(rep.A, d.f), B: col(rep.B, d.f)}
+	for _, d := range MetricDefs {
+		if d.Has != nil && (len(rep.A.Legs) == 0 || !d.Has(rep.A.Legs[0])) {
+			continue
+		}
+		m := Metric{Name: d.Name, Unit: d.Unit, HigherIsBetter: d.Higher, A: col(rep.A, d.Of), B: col(rep.B, d.Of)}
 		if r, err := compare.Pairs(m.A, m.B); err == nil {
 			m.Result = r
 		} else {

@@ -107,3 +107,19 @@ func TestLegRowsBalanced(t *testing.T) {
 		t.Errorf("legs in order %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestChecksNameMetrics: every figure a lab's claim is checked against is a
+// row of MetricDefs (or the stage share): a misspelt name would otherwise
+// show "not measured yet" on the claims page, silently.
+func TestChecksNameMetrics(t *testing.T) {
+	for _, l := range labs.All {
+		for _, c := range l.Checks {
+			if _, ok := MetricNamed(c.Metric); !ok && c.Metric != StageShare {
+				t.Errorf("lab %d checks its claim against %q, which no report has (runner.MetricDefs)", l.Number, c.Metric)
+			}
+		}
+	}
+	if _, ok := MetricNamed("throughput "); ok {
+		t.Error("MetricNamed matched a misspelt name")
+	}
+}
