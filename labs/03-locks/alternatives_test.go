@@ -169,6 +169,9 @@ type atomics struct {
 	events, bytes, sumLatMS atomic.Int64
 	mu                      sync.Mutex
 	a                       *agg // maps, histogram
+	// between, if set, runs after the counters are added and before the
+	// maps are: TestAtomicsDisagree stops a writer there.
+	between func()
 }
 
 func (s *atomics) Observe(evs []server.Event) {
@@ -176,6 +179,9 @@ func (s *atomics) Observe(evs []server.Event) {
 		s.events.Add(1)
 		s.bytes.Add(e.Bytes)
 		s.sumLatMS.Add(int64(e.LatencyMS))
+	}
+	if s.between != nil {
+		s.between()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -275,4 +281,30 @@ func inconsistentReports(t *testing.T, s server.Stats) int {
 	close(stop)
 	wg.Wait()
 	return bad
+}
+
+// TestAtomicsDisagree: the atomics candidate is wrong, as the lesson says,
+// and not only when the scheduler is unlucky: a report read while a writer
+// has added to the counters but not yet to the maps counts events its
+// status classes and its latency histogram do not hold. The writer is
+// stopped exactly there, so the interleaving is certain.
+func TestAtomicsDisagree(t *testing.T) {
+	atWall, proceed := make(chan struct{}), make(chan struct{})
+	s := &atomics{a: newAgg()}
+	s.Observe(request(0))
+	s.between = func() { close(atWall); <-proceed }
+	done := make(chan struct{})
+	go func() { defer close(done); s.Observe(request(1)) }()
+	<-atWall
+	r := report(t, s)
+	close(proceed)
+	<-done
+	var classes int64
+	for _, n := range r.ByStatusClass {
+		classes += n
+	}
+	if classes == r.Events && r.Latency.Count == r.Events {
+		t.Errorf("a report read mid-write is consistent (%d events, %d in status classes, %d in the histogram): the lesson's claim that atomics beside a lock can disagree is not shown", r.Events, classes, r.Latency.Count)
+	}
+	t.Logf("read mid-write: %d events counted, %d in status classes, %d in the latency histogram", r.Events, classes, r.Latency.Count)
 }
