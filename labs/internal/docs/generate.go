@@ -189,14 +189,15 @@ func (o Options) measure(t Target, command string) error {
 }
 
 // keepPages keeps, of a run's flame graph pages, the lesson's profile
-// before, after and their difference; of an A/A run, none. The rest of the
-// pages would triple the captures' size; their raw profiles stay.
+// before, after and their difference, in each view the lesson reads (an
+// allocation profile by bytes and by count); of an A/A run, none. The rest
+// of the pages would triple the captures' size; their raw profiles stay.
 func keepPages(profile string, aa bool) func(string) bool {
 	return func(title string) bool {
 		if aa {
 			return false
 		}
-		return strings.HasSuffix(title, ": "+profile)
+		return strings.HasSuffix(title, ": "+profile) || strings.HasSuffix(title, ": "+profile+"-objects")
 	}
 }
 

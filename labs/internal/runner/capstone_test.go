@@ -9,6 +9,7 @@ import (
 
 	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/compare"
+	"github.com/flamelab/flamelab/labs/internal/flame"
 )
 
 // fakeProfile is a wall-clock profile whose samples sit in the handler and,
@@ -243,5 +244,18 @@ func TestWallClockShares(t *testing.T) {
 	}
 	if len(w.Writers) != 1 || w.Writers[0].Busy != 0.75 {
 		t.Errorf("writers %+v, want the batch writer busy 75%%", w.Writers)
+	}
+}
+
+// TestPageBannerIsItsOwn: a page's banner quotes its own profile's totals,
+// never an example's.
+func TestPageBannerIsItsOwn(t *testing.T) {
+	got := about(view{"cpu", "cpu", ""}, flame.Summary{Type: "cpu", Total: int64(3 * time.Second), Duration: 2 * time.Second})
+	if !strings.Contains(got, "3s of CPU samples") || !strings.Contains(got, "1.50 cores") || strings.Contains(got, "1.79s") {
+		t.Errorf("cpu banner: %s", got)
+	}
+	got = about(view{"allocs", "alloc_objects", "-objects"}, flame.Summary{Total: 1234})
+	if !strings.Contains(got, "1234") {
+		t.Errorf("alloc_objects banner: %s", got)
 	}
 }
