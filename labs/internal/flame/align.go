@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/pprof/profile"
@@ -12,6 +13,9 @@ import (
 // stagePkg matches a lab's stage implementation in a function's name:
 // github.com/flamelab/flamelab/labs/06-parsing/baseline.Parser.Parse.
 var stagePkg = regexp.MustCompile(`(github\.com/flamelab/flamelab/labs/\d\d-[^/.]+)/(?:baseline|solution|exercise)\.`)
+
+// stageFile matches the same packages in a source file's path.
+var stageFile = regexp.MustCompile(`(labs/\d\d-[^/]+)/(?:baseline|solution|exercise)/`)
 
 // StageName is what AlignStages calls every implementation of a lab's stage.
 const StageName = "stage"
@@ -29,8 +33,22 @@ func AlignStages(src, dst string) error {
 		return err
 	}
 	for _, f := range p.Function {
+		if !stagePkg.MatchString(f.Name) {
+			continue
+		}
 		f.Name = stagePkg.ReplaceAllString(f.Name, "${1}/"+StageName+".")
 		f.SystemName = stagePkg.ReplaceAllString(f.SystemName, "${1}/"+StageName+".")
+		// pprof tells functions apart by file and first line too: the
+		// same name from two files would still be two frames.
+		f.Filename = stageFile.ReplaceAllString(f.Filename, "${1}/"+StageName+"/")
+		f.StartLine = 0
+	}
+	for _, l := range p.Location {
+		for i := range l.Line {
+			if fn := l.Line[i].Function; fn != nil && strings.Contains(fn.Name, "/"+StageName+".") {
+				l.Line[i].Line = 0 // lines of different files do not compare
+			}
+		}
 	}
 	return writeProfile(p, dst)
 }

@@ -204,7 +204,7 @@ func (c *Config) diffPage(rep *Report, v view, a, b, alignedA, alignedB string) 
 		Title: fmt.Sprintf("%s: %s profile, after minus before", c.title(), v.name()),
 		About: fmt.Sprintf("The difference of the two %s profiles: after (%s), scaled to the before profile's total (pprof -normalize), minus before (%s). "+
 			"Each lab's stage is drawn under one name, labs/NN-slug/%s, whichever implementation ran, so a fix shows as the same frame shrinking, not as one frame removed and another added. "+
-			"A frame is as wide as before and after together; the coloured part of it is the change, red where its share grew, green where it shrank; hover a frame for from 🠆 to. "+
+			"A frame is as wide as before and after together; the coloured part of it is the change, red where its share grew, green where it shrank; hover a frame for its before and after values. "+
 			"Under details, the totals are the before profile's, and shares are of its total. The before profile: %s",
 			v.name(), rep.B.Impl, rep.A.Impl, flame.StageName, about(v, sum)),
 		Live: fmt.Sprintf("go tool pprof -http=127.0.0.1:8081 -diff_base=%s -normalize %s (the raw profiles: there the stages keep their package names)",
