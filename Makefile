@@ -91,7 +91,7 @@ lab-%: FORCE ## instructor's demo: baseline vs IMPL, alternating runs, profiles,
 flame-%: FORCE ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
 	@f=profiles/lab-$*/latest/$(PROFILE).pb.gz; \
 	if [ ! -f "$$f" ]; then echo "no $$f: run make lab-$* first (or read profiles/reference/lab-$*/)"; exit 1; fi; \
-	nb=; if [ "$$(id -u)" = 0 ] || [ -z "$${DISPLAY}$${WAYLAND_DISPLAY}" ] && [ "$$(uname)" = Linux ]; then nb=-no_browser; \
+	nb=; if [ "$$(id -u)" = 0 ] || { [ -z "$${DISPLAY}$${WAYLAND_DISPLAY}" ] && [ "$$(uname)" = Linux ]; }; then nb=-no_browser; \
 	  echo "open http://$(FLAME_ADDR)/ui/flamegraph in your browser (no browser is started as root or without a display)"; fi; \
 	$(GO) tool pprof -http=$(FLAME_ADDR) $$nb "$$f"
 
