@@ -25,6 +25,52 @@ var goroutineBudget = labtest.Budget{
 	Read: "labs/01-goroutines/README.md, hints 1 and 2.",
 }
 
+// wakeupBudget: goroutines woken (made runnable and then run) per Enrich of
+// 1,000 events. Creating none is not enough: a pool of long-lived workers
+// fed one event per channel send creates no goroutine per call, and wakes
+// one per event, which costs the scheduler what creating them did. A loop
+// wakes none; a pool handed one chunk per worker wakes a few per call.
+var wakeupBudget = labtest.Budget{
+	Lab:     1,
+	Count:   "goroutines woken per Enrich of 1,000 events (20 calls; the runtime samples 1 in 8 wake-ups, so the count is an estimate)",
+	Max:     16,
+	Why:     "every event is handed to another goroutine, which must be woken and scheduled to do about a hundred nanoseconds of work.",
+	Profile: "after-cpu",
+	Look: "search for runtime.ready, runtime.schedule and runtime.findRunnable, and the channel's chansend and chanrecv: how wide next to server.Route?\n" +
+		"  Or count them yourself: runtime/metrics' /sched/latencies:seconds counts one in eight wake-ups.",
+	Read: "labs/01-goroutines/README.md, hints 1 and 2.",
+}
+
+func TestWakeupBudget(t *testing.T) {
+	const calls, events = 20, 1000
+	labtest.Judge(t, wakeupBudget, all, func(t *testing.T, impl labtest.Impl[server.Enricher]) labtest.Count {
+		evs := fixture(events)
+		impl.Of.Enrich(evs)
+		return labtest.Count{Value: wakeups(func() { impl.Of.Enrich(evs) }, calls)}
+	})
+}
+
+// wakeups returns about how many goroutines f makes runnable and runs per
+// call, over calls calls: the count of /sched/latencies:seconds, which the
+// runtime records for one in eight of them (gTrackingPeriod), times eight.
+func wakeups(f func(), calls int) float64 {
+	before := schedSamples()
+	for range calls {
+		f()
+	}
+	return 8 * float64(schedSamples()-before) / float64(calls)
+}
+
+func schedSamples() uint64 {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	var n uint64
+	for _, c := range s[0].Value.Float64Histogram().Counts {
+		n += c
+	}
+	return n
+}
+
 func TestGoroutineBudget(t *testing.T) {
 	const calls, events = 20, 1000
 	labtest.Judge(t, goroutineBudget, all, func(t *testing.T, impl labtest.Impl[server.Enricher]) labtest.Count {
