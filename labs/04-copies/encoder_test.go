@@ -87,7 +87,10 @@ func TestSameBytes(t *testing.T) {
 				got := outputs(t, impl.Of, id, evs)
 				for k, what := range []string{"audit record", "POST /events answer", "GET /users/{id}/events answer"} {
 					if got[k] != want[k] {
-						t.Errorf("%s, %s:\n got %.200q\nwant %.200q", name, what, got[k], want[k])
+						t.Errorf("%s, %s: the bytes differ from the baseline's; %s\n"+
+							"What it means: a client or the audit trail would read other bytes than the slow server writes (a key's order, an escape, a number's form). "+
+							"Compare your encoder with the baseline's output at that offset; section 5 of labs/04-copies/README.md says what the bytes must keep.",
+							name, what, labtest.FirstDiff(got[k], want[k]))
 					}
 				}
 			}
@@ -142,7 +145,7 @@ func FuzzEncode(f *testing.F) {
 		want := outputs(t, reference, id, evs)
 		for _, impl := range impls {
 			if got := outputs(t, impl.Of, id, evs); got != want {
-				t.Fatalf("%s differs from the baseline for path %q, route %q, id %q:\n got %q\nwant %q", impl.Name, path, route, id, got, want)
+				t.Fatalf("%s differs from the baseline for path %q, route %q, id %q: %s", impl.Name, path, route, id, labtest.FirstDiff(strings.Join(got[:], "\n---\n"), strings.Join(want[:], "\n---\n")))
 			}
 		}
 	})

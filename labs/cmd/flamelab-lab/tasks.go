@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/flamelab/flamelab/labs"
-	"github.com/flamelab/flamelab/labs/internal/labtest"
 )
 
 // labFlag parses -lab N (and whatever else fs defines) and returns the lab,
@@ -36,31 +35,6 @@ func goCmd(env []string, args ...string) error {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), env...)
 	return cmd.Run()
-}
-
-// check runs the lab's tests against the learner's exercise. Its budgets are
-// counts; a lab with a budget the race detector distorts is judged in a pass
-// without it before the correctness pass with it.
-func check(args []string) error {
-	lab, err := labFlag("check", args, flag.NewFlagSet("check", flag.ExitOnError))
-	if err != nil {
-		return err
-	}
-	pkg := "./" + lab.Path() + "/..."
-	env := []string{labtest.EnvImpl + "=" + string(labs.Exercise)}
-	if lab.RaceFreeBudgets {
-		fmt.Printf("lab %d: checking your exercise: the budgets first, without -race (it would distort them), then correctness with -race\n", lab.Number)
-		if err := goCmd(env, "test", "-count=1", pkg); err != nil {
-			return fmt.Errorf("lab %d: your exercise does not pass yet (the messages above say why and what to look at)", lab.Number)
-		}
-	} else {
-		fmt.Printf("lab %d: checking your exercise: correctness and budgets (counts), with -race\n", lab.Number)
-	}
-	if err := goCmd(env, "test", "-race", "-count=1", pkg); err != nil {
-		return fmt.Errorf("lab %d: your exercise does not pass yet (the messages above say why and what to look at)", lab.Number)
-	}
-	fmt.Printf("lab %d: your exercise meets every budget. Now measure it: make lab-%d IMPL=exercise\n", lab.Number, lab.Number)
-	return nil
 }
 
 // reset rewrites the exercise's code from the baseline. Its doc.go, which

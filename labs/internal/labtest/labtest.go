@@ -175,7 +175,7 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 			if got.Value > limit {
 				t.Errorf("%s: %s; the budget for %s is %s (the baseline: %s).\n"+
 					"Why: %s\n"+
-					"Next: make lab-%d IMPL=%s, then make flame-%d PROFILE=%s: %s\n"+
+					"Next: see where it goes on the server: make lab-%d IMPL=%s (a few minutes; QUICK=1 on a busy machine) captures your code's profiles as the after side, then make flame-%d PROFILE=%s: %s\n"+
 					"Read: %s",
 					impl.Name, format(got.Value), b.Count, format(limit), format(baseline.Value),
 					b.Why, b.Lab, impl.Name, b.Lab, b.Profile, b.Look, b.Read)
@@ -189,4 +189,35 @@ func detail(c Count) string {
 		return ""
 	}
 	return " (" + c.Detail + ")"
+}
+
+// FirstDiff says where got first differs from want, with the bytes around
+// it on both sides: "first difference at byte 1234 (line 3, column 17):
+// got …"x":1}… want …"x":2}…". Printing two long outputs whole, or their
+// first bytes, hides the one place that matters.
+func FirstDiff(got, want string) string {
+	i := 0
+	for i < len(got) && i < len(want) && got[i] == want[i] {
+		i++
+	}
+	if i == len(got) && i == len(want) {
+		return "no difference"
+	}
+	line := strings.Count(want[:i], "\n") + 1
+	col := i - strings.LastIndexByte(want[:i], '\n')
+	around := func(s string) string {
+		lo, hi := max(0, i-30), min(len(s), i+30)
+		out := fmt.Sprintf("%q", s[lo:hi])
+		if lo > 0 {
+			out = "…" + out
+		}
+		if hi < len(s) {
+			out += "…"
+		}
+		if i >= len(s) {
+			out += " (ends here)"
+		}
+		return out
+	}
+	return fmt.Sprintf("first difference at byte %d (line %d, column %d) of %d and %d bytes:\n got %s\nwant %s", i, line, col, len(got), len(want), around(got), around(want))
 }
