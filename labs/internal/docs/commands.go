@@ -207,7 +207,7 @@ func Try(root string, c Command) (string, error) {
 		}
 		return "built", nil
 	case len(w) > 2 && w[0] == "go" && w[1] == "tool" && w[2] == "trace":
-		return "not run: interactive (the reference captures keep no traces: make lab-1 writes them)", nil
+		return "not run: interactive (make lab-1 writes the traces; the reference captures keep their scheduler profiles, before-sched.pb.gz and after-sched.pb.gz)", nil
 	case len(w) > 1 && w[0] == "docker" && (w[1] == "save" || w[1] == "load"):
 		return "not run: moves an image between machines", nil
 	case strings.HasPrefix(w[0], "scripts/"):

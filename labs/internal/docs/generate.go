@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 )
 
@@ -173,6 +174,9 @@ func (o Options) measure(t Target, command string) error {
 		if err := runner.Prune(filepath.Join(o.Root, t.Dir), keepPages(rep.Profile, t.AA)); err != nil {
 			return err
 		}
+		if err := shareAssets(o.Root, t.Dir); err != nil {
+			return err
+		}
 	case KindCapstone:
 		cs, err := runner.LoadCapstone(filepath.Join(o.Root, t.Dir))
 		if err != nil {
@@ -180,6 +184,9 @@ func (o Options) measure(t Target, command string) error {
 		}
 		st.Date, st.Database = cs.Started.UTC(), cs.Database
 		if err := runner.Prune(filepath.Join(o.Root, t.Dir, "compare"), keepPages("fgprof", false)); err != nil {
+			return err
+		}
+		if err := shareAssets(o.Root, t.Dir+"/compare"); err != nil {
 			return err
 		}
 	default:
@@ -200,6 +207,42 @@ func keepPages(profile string, aa bool) func(string) bool {
 		return strings.HasSuffix(title, ": "+profile) || strings.HasSuffix(title, ": "+profile+"-objects")
 	}
 }
+
+// assetsDir holds the scripts and styles the reference pages share.
+const assetsDir = RefDir + "/assets"
+
+// shareAssets moves the flame graph pages' shared scripts and styles of the
+// capture in dir into assetsDir (flame.ShareAssets), then deletes the
+// assets no reference page links any more.
+func shareAssets(root, dir string) error {
+	pages, _ := filepath.Glob(filepath.Join(root, dir, "*.html"))
+	if _, err := flame.ShareAssets(pages, filepath.Join(root, assetsDir)); err != nil {
+		return err
+	}
+	linked := map[string]bool{}
+	all, _ := filepath.Glob(filepath.Join(root, RefDir, "*", "*.html"))
+	more, _ := filepath.Glob(filepath.Join(root, RefDir, "*", "*", "*.html"))
+	for _, p := range append(all, more...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range assetLink.FindAllStringSubmatch(string(b), -1) {
+			linked[m[1]] = true
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(root, assetsDir, "*"))
+	for _, f := range files {
+		if !linked[filepath.Base(f)] {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var assetLink = regexp.MustCompile(`(?:src|href)="[^"]*assets/([^"/]+)"`)
 
 func writeStamp(path string, st Stamp) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -112,8 +112,8 @@ func (c *Config) render(rep *Report) error {
 	}
 	for _, side := range []*Side{rep.A, rep.B} {
 		for kind, path := range side.Profiles {
-			if kind == "trace" {
-				continue
+			if kind == "trace" || kind == "sched" {
+				continue // the trace is read with go tool trace; its sched profile with pprof -top
 			}
 			for _, v := range c.views(kind) {
 				step(side.Name + " " + v.name())

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -587,6 +588,20 @@ func (c *Config) profile(ctx context.Context, side *Side) error {
 		if err := c.profilePass(ctx, side, pass); err != nil {
 			return err
 		}
+	}
+	if tr := side.Profiles["trace"]; tr != "" {
+		// The trace's scheduler-latency profile: where goroutines waited
+		// to run, by the stack that made them runnable. A few KB, where
+		// the trace is megabytes: the reference captures keep this one.
+		out, err := exec.CommandContext(ctx, "go", "tool", "trace", "-pprof=sched", tr).Output()
+		if err != nil {
+			return fmt.Errorf("go tool trace -pprof=sched %s: %w", tr, err)
+		}
+		path := filepath.Join(c.OutDir, side.Name+"-sched.pb.gz")
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			return err
+		}
+		side.Profiles["sched"] = path
 	}
 	if c.Lab.Number == 0 {
 		return nil // a comparison of whole configurations: no one stage
