@@ -32,18 +32,7 @@
 package labs
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
-	"sync/atomic"
-	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/server"
 
@@ -62,63 +51,6 @@ import (
 	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
 	storesolution "github.com/flamelab/flamelab/labs/07-batching/solution"
 )
-
-// Impl names an implementation of a lab's stage.
-type Impl string
-
-// The implementations a lab can have.
-const (
-	Baseline Impl = "baseline"
-	Exercise Impl = "exercise"
-	Solution Impl = "solution"
-)
-
-// Env is what stage implementations are built from.
-type Env struct {
-	Pool      *pgxpool.Pool // the events database; not owned by the stages
-	AuditPath string        // the audit trail's file
-	// Fsyncs, if set, counts the audit file's fsyncs: the file is opened
-	// here and handed to the auditor, which makes no difference to it.
-	Fsyncs *atomic.Int64
-	// DBTimeout bounds a store's own database work, where it is not a
-	// request's (a batch writer's); 0 means the store's default.
-	DBTimeout time.Duration
-	// NoAuditFsync makes the audit file's Sync do nothing (and count
-	// nothing): an experiment of make capstone's, which asks how much the
-	// fixed server waits for the audit's fsyncs. An acknowledged request's
-	// record can then be lost in a crash: never for a real trail.
-	NoAuditFsync bool
-}
-
-// countingFile is the audit file with its fsyncs counted.
-type countingFile struct {
-	*os.File
-	syncs  *atomic.Int64
-	noSync bool
-}
-
-func (f countingFile) Sync() error {
-	if f.noSync {
-		return nil
-	}
-	f.syncs.Add(1)
-	return f.File.Sync()
-}
-
-// openAudit opens the audit file for appending, counting fsyncs when asked,
-// and sets s.Auditor to what newAuditor makes of it.
-func openAudit(env Env, s *server.Stages, newAuditor func(countingFile) server.Auditor) error {
-	f, err := os.OpenFile(env.AuditPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
-	if err != nil {
-		return fmt.Errorf("open audit file: %w (it must be a regular file, not a symlink)", err)
-	}
-	syncs := env.Fsyncs
-	if syncs == nil {
-		syncs = new(atomic.Int64)
-	}
-	s.Auditor = newAuditor(countingFile{File: f, syncs: syncs, noSync: env.NoAuditFsync})
-	return nil
-}
 
 // Lab describes one lab.
 type Lab struct {
@@ -205,10 +137,6 @@ func (l *Lab) Has(impl Impl) bool {
 	return ok
 }
 
-// Linked reports whether impl's wiring is in this binary: always for the
-// baseline and the solution, and for the exercise only under ExerciseTag.
-func (l *Lab) Linked(impl Impl) bool { _, ok := l.build[impl]; return ok }
-
 // All is the seven labs, in order.
 var All = []*Lab{
 	{Number: 1, Slug: "01-goroutines", Exercise: true, Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
@@ -278,37 +206,6 @@ func (l *Lab) Package(impl Impl) string {
 	return "github.com/flamelab/flamelab/labs/" + l.Slug + "/" + string(impl)
 }
 
-// PristineExercise returns the code of the lab's exercise as it starts, as
-// make reset-N writes it: every .go file of baseline/ except doc.go (the
-// exercise has its own), with the package clause renamed. root is the
-// repository root.
-func (l *Lab) PristineExercise(root string) (map[string][]byte, error) {
-	dir := filepath.Join(root, l.Path(), string(Baseline))
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("lab %d: no Go files in %s (run this from the repository root)", l.Number, dir)
-	}
-	out := map[string][]byte{}
-	for _, f := range files {
-		name := filepath.Base(f)
-		if name == "doc.go" || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		code, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		renamed := packageClause.ReplaceAll(code, []byte("package "+string(Exercise)))
-		if bytes.Equal(renamed, code) {
-			return nil, fmt.Errorf("%s has no line \"package baseline\": every baseline file must be in package baseline", f)
-		}
-		out[name] = renamed
-	}
-	return out, nil
-}
-
-var packageClause = regexp.MustCompile(`(?m)^package baseline$`)
-
 // ByNumber returns lab n.
 func ByNumber(n int) (*Lab, error) {
 	for _, l := range All {
@@ -338,115 +235,4 @@ func ByStage(stage string) *Lab {
 		}
 	}
 	panic("labs: no lab owns stage " + stage)
-}
-
-// Choice picks an implementation per lab number; a lab not in the map runs
-// its baseline.
-type Choice map[int]Impl
-
-// ParseChoice parses a spec such as "all=baseline,6=solution": comma-separated
-// LAB=IMPL pairs, applied left to right, where LAB is a number or "all".
-// "all=solution" picks the solution of every lab that has one and leaves the
-// others at baseline; a single lab must have the implementation asked for.
-func ParseChoice(spec string) (Choice, error) {
-	c := Choice{}
-	for part := range strings.SplitSeq(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		lab, impl, ok := strings.Cut(part, "=")
-		if !ok {
-			return nil, fmt.Errorf("stage choice %q: want LAB=IMPL, e.g. 6=solution or all=baseline", part)
-		}
-		im := Impl(impl)
-		if im != Baseline && im != Exercise && im != Solution {
-			return nil, fmt.Errorf("stage choice %q: implementation must be baseline, exercise or solution", part)
-		}
-		if lab == "all" {
-			for _, l := range All {
-				if l.Has(im) {
-					c[l.Number] = im
-				} else {
-					c[l.Number] = Baseline
-				}
-			}
-			continue
-		}
-		n, err := strconv.Atoi(lab)
-		if err != nil {
-			return nil, fmt.Errorf("stage choice %q: lab must be a number from 1 to %d, or all", part, len(All))
-		}
-		l, err := ByNumber(n)
-		if err != nil {
-			return nil, err
-		}
-		if !l.Has(im) {
-			return nil, fmt.Errorf("lab %d (%s) has no %s yet; it has: %v", n, l.Slug, im, l.Impls())
-		}
-		c[n] = im
-	}
-	return c, nil
-}
-
-// Get returns the implementation c picks for lab n.
-func (c Choice) Get(n int) Impl {
-	if impl, ok := c[n]; ok {
-		return impl
-	}
-	return Baseline
-}
-
-// String lists the choice for every lab, e.g. "1=baseline 2=baseline ... 7=solution".
-func (c Choice) String() string {
-	parts := make([]string, 0, len(All))
-	for _, l := range All {
-		parts = append(parts, fmt.Sprintf("%d=%s", l.Number, c.Get(l.Number)))
-	}
-	return strings.Join(parts, " ")
-}
-
-// Tags returns the build tags a server binary needs to run c: one per
-// exercise it picks, comma-separated as go build -tags takes them.
-func (c Choice) Tags() string {
-	var tags []string
-	for _, l := range All {
-		if c.Get(l.Number) == Exercise {
-			tags = append(tags, l.ExerciseTag())
-		}
-	}
-	return strings.Join(tags, ",")
-}
-
-// Build assembles the stages c picks.
-func Build(env Env, c Choice) (server.Stages, error) {
-	var s server.Stages
-	for _, l := range All {
-		impl := c.Get(l.Number)
-		build, ok := l.build[impl]
-		switch {
-		case !ok && impl == Exercise && l.Exercise:
-			return s, fmt.Errorf("lab %d's exercise is not compiled into this binary: build it with -tags %s "+
-				"(make serve STAGES=%d=exercise and make lab-%d IMPL=exercise do that for you)", l.Number, l.ExerciseTag(), l.Number, l.Number)
-		case !ok:
-			return s, fmt.Errorf("lab %d (%s) has no %s", l.Number, l.Slug, impl)
-		}
-		if err := build(env, &s); err != nil {
-			return s, fmt.Errorf("lab %d (%s) %s: %w", l.Number, l.Slug, impl, err)
-		}
-	}
-	return s, nil
-}
-
-// Close closes the stages that hold resources, in the order a shutdown
-// needs: nothing new reaches the audit trail or the store after this.
-func Close(s server.Stages) error {
-	var err error
-	if s.Auditor != nil {
-		err = errors.Join(err, s.Auditor.Close())
-	}
-	if s.Store != nil {
-		err = errors.Join(err, s.Store.Close())
-	}
-	return err
 }
