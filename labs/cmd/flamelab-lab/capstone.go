@@ -28,6 +28,7 @@ func capstone(args []string) error {
 		rounds   = fs.Int("rounds", 3, "round-robin rounds over the waterfall and ablation configurations")
 		requests = fs.Int("requests", 0, "measured requests per leg; 0: sized (the headline's faster side lasts -min-leg s, the round robin's fastest configuration -round-seconds)")
 		minLeg   = fs.Float64("min-leg", 3, "with -requests 0: the least seconds of the headline comparison's faster legs")
+		slowLeg  = fs.Float64("slow-leg", 12, "with -requests 0: when the sides differ tenfold, cut the work so the slower side's legs last about this long (never under a second of the faster side's)")
 		roundSec = fs.Float64("round-seconds", 1, "with -requests 0: the seconds of an all-solution leg in the round robin and the sweep")
 		workers  = fs.Int("workers", 32, "concurrent clients")
 		lines    = fs.Int("lines", 50, "access-log lines per request")
@@ -71,7 +72,7 @@ func capstone(args []string) error {
 	defer db.Close(context.Background())
 
 	cs, err := runner.RunCapstone(ctx, runner.CapstoneConfig{
-		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg},
+		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg},
 		Rounds: *rounds, ProfileSeconds: *profSecs, RoundSeconds: *roundSec,
 	})
 	if err != nil {

@@ -94,6 +94,7 @@ func run(args []string) error {
 		pairs    = fs.Int("pairs", 5, "alternating before/after pairs; fewer than 4 can never be called significant")
 		requests = fs.Int("requests", 0, "measured requests per leg; 0: sized so the faster side's legs last -min-leg seconds (a calibration leg per side decides)")
 		minLeg   = fs.Float64("min-leg", 3, "with -requests 0: the least seconds a measured leg of the faster side lasts")
+		slowLeg  = fs.Float64("slow-leg", 12, "with -requests 0: when the sides differ tenfold, cut the work so the slower side's legs last about this long (never under a second of the faster side's)")
 		warmup   = fs.Int("warmup", 60, "requests per leg before measuring")
 		workers  = fs.Int("workers", 32, "concurrent clients (capacity mode)")
 		lines    = fs.Int("lines", 50, "access-log lines per request")
@@ -170,7 +171,7 @@ func run(args []string) error {
 
 	rep, err := runner.Run(ctx, runner.Config{
 		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, StatsReaders: statsReaders(lab), Reads: reads,
-		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg,
+		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
 	})
 	if err != nil {
 		return err

@@ -259,3 +259,24 @@ func TestPageBannerIsItsOwn(t *testing.T) {
 		t.Errorf("alloc_objects banner: %s", got)
 	}
 }
+
+// TestSizePair: sides within a few times of each other get the faster
+// side's three seconds; sides tenfold apart are cut to the slower side's
+// dozen seconds, never below a second of the faster side's.
+func TestSizePair(t *testing.T) {
+	for _, c := range []struct {
+		a, b    float64
+		want    int
+		trimmed bool
+	}{
+		{1600, 1800, SizeWork(1800, 3), false}, // lab 6: 6,800
+		{250, 2000, SizeWork(250, 12), true},   // lab 7: 3,800, not 7,500
+		{20, 2000, SizeWork(2000, 1), true},    // never under a second of the faster
+		{0, 2000, SizeWork(2000, 3), false},    // no rate for the slow side: no cut
+	} {
+		got, trimmed := SizePair(c.a, c.b, 3, 12)
+		if got != c.want || trimmed != c.trimmed {
+			t.Errorf("SizePair(%v, %v) = %d, %v; want %d, %v", c.a, c.b, got, trimmed, c.want, c.trimmed)
+		}
+	}
+}

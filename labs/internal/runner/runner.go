@@ -64,6 +64,12 @@ type Config struct {
 	// MaxRequests caps the sized work, so a very slow side cannot make a
 	// run take an hour; 0 means 40,000. A capped size is reported.
 	MaxRequests int
+	// SlowLegSeconds bounds the slower side's legs when the sides differ
+	// tenfold (lab 07, the capstone): the work is cut so the slow side's
+	// legs last about this long, but never below a second of the faster
+	// side's; 0 means 12. Both sides still get the same work, and the
+	// report says when this cut it.
+	SlowLegSeconds float64
 
 	started time.Time
 }
@@ -177,6 +183,11 @@ type Sizing struct {
 	CalibrationB  float64
 	Requests      int
 	Capped        bool // MaxRequests was reached: the faster side's legs are shorter than MinLegSeconds
+	// SlowCapped: SlowLegSeconds cut the work; the faster side's legs last
+	// FastSeconds, the slower side's about SlowLegSeconds.
+	SlowCapped     bool    `json:",omitempty"`
+	SlowLegSeconds float64 `json:",omitempty"`
+	FastSeconds    float64 `json:",omitempty"`
 }
 
 // String is the sentence the reports print.
@@ -186,6 +197,10 @@ func (s *Sizing) String() string {
 	}
 	out := fmt.Sprintf("legs sized by the runner: calibration legs (outside the statistics) ran %s and %s req/s, so %d requests make the faster side's legs last about %.0f s",
 		fmtNum(s.CalibrationA), fmtNum(s.CalibrationB), s.Requests, s.MinLegSeconds)
+	if s.SlowCapped {
+		out = fmt.Sprintf("legs sized by the runner: calibration legs (outside the statistics) ran %s and %s req/s; %d requests make the slower side's legs last about %.0f s and the faster side's about %.1f s (the sides differ so much that %.0f s of the faster side would keep the slower one busy for minutes)",
+			fmtNum(s.CalibrationA), fmtNum(s.CalibrationB), s.Requests, s.SlowLegSeconds, s.FastSeconds, s.MinLegSeconds)
+	}
 	if s.Capped {
 		out += " (capped: the faster side's legs are shorter)"
 	}
@@ -384,11 +399,33 @@ func (c *Config) size(ctx context.Context, a, b *Side) (*Sizing, error) {
 			sz.CalibrationB = leg.Load.ReqPerSec
 		}
 	}
-	sz.Requests = SizeWork(max(sz.CalibrationA, sz.CalibrationB), sz.MinLegSeconds)
+	sz.SlowLegSeconds = c.SlowLegSeconds
+	if sz.SlowLegSeconds <= 0 {
+		sz.SlowLegSeconds = 12
+	}
+	sz.Requests, sz.SlowCapped = SizePair(sz.CalibrationA, sz.CalibrationB, sz.MinLegSeconds, sz.SlowLegSeconds)
 	if sz.Requests > limit {
 		sz.Requests, sz.Capped = limit, true
 	}
+	if fast := max(sz.CalibrationA, sz.CalibrationB); fast > 0 {
+		sz.FastSeconds = float64(sz.Requests) / fast
+	}
 	return sz, nil
+}
+
+// SizePair returns the work of every leg of a comparison of sides running
+// at rates a and b: what makes the faster side last minLeg seconds, cut to
+// what makes the slower one last about maxSlow seconds, but never below a
+// second of the faster side's. slowCapped says the cut was made.
+func SizePair(a, b, minLeg, maxSlow float64) (requests int, slowCapped bool) {
+	fast, slow := max(a, b), min(a, b)
+	n := SizeWork(fast, minLeg)
+	if slow > 0 && maxSlow > 0 {
+		if limit := max(SizeWork(slow, maxSlow), SizeWork(fast, 1)); n > limit {
+			return limit, true
+		}
+	}
+	return n, false
 }
 
 // SizeWork returns the requests that last seconds at perSec, with a quarter
