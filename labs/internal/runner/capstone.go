@@ -197,7 +197,8 @@ func Choose(wall, cpu map[int]float64) int {
 }
 
 // RunCapstone measures the whole server: all-baseline against
-// all-solution, the two waterfalls and the ablation.
+// all-solution, what limits the fixed server, the two waterfalls, the
+// ablation and the sweep, each a step of its own below.
 func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	start := time.Now()
 	c := cc.Base
@@ -206,9 +207,31 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		return nil, err
 	}
 	cs := &Capstone{Started: start, Commit: c.Commit, Machine: machine(), Database: strings.TrimPrefix(c.DB.String(), "database: "), Load: c.Load, Rounds: cc.Rounds}
+	if err := cs.headline(ctx, &c, cc.RoundSeconds); err != nil {
+		return nil, err
+	}
+	prof, err := c.profileOrder(ctx, cc.ProfileSeconds)
+	if err != nil {
+		return nil, err
+	}
+	art, abl := articleOrder(), ablation()
+	if err := cs.roundRobin(ctx, c, cc.Rounds, art, prof, abl); err != nil {
+		return nil, err
+	}
+	if err := cs.sweep(ctx, c); err != nil {
+		return nil, err
+	}
+	cs.Warnings = cs.implausible()
+	cs.ElapsedSecs = time.Since(start).Seconds()
+	return cs, cs.write(c.OutDir)
+}
 
-	// 1. The headline comparison, with every metric and profile a lab has.
-	cmp := c
+// headline is step 1: all-baseline against all-solution, alternating, with
+// every metric and profile a lab has and the CPU of each process; then the
+// fixed server's wall clock by stage, and the work of the round robin's
+// legs (c.Load.Requests), sized from the fixed server's rate.
+func (cs *Capstone) headline(ctx context.Context, c *Config, roundSeconds float64) error {
+	cmp := *c
 	cmp.Lab = &labs.Lab{Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof"}
 	cmp.Stages = &[2]string{stagesOf(nil), stagesOf(allLabs())}
 	cmp.Candidate = labs.Solution // every stage's, as the report's after side says
@@ -217,10 +240,9 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	c.progress("capstone: all-baseline against all-solution, %d alternating pairs", c.Pairs)
 	rep, err := Run(ctx, cmp)
 	if err != nil {
-		return nil, fmt.Errorf("all-baseline against all-solution: %w", err)
+		return fmt.Errorf("all-baseline against all-solution: %w", err)
 	}
-	cs.Compare = rep
-	cs.Load = rep.Load
+	cs.Compare, cs.Load = rep, rep.Load
 	cs.RoundTrip, cs.Cores = rep.RoundTrip, runtime.NumCPU()
 	if len(rep.B.Legs) > 0 && rep.B.Legs[0].CPU != nil {
 		var per, ld []float64
@@ -234,32 +256,34 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	if path := rep.B.Profiles["fgprof"]; path != "" {
 		p, err := flame.Load(path)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if cs.Wall, err = WallClockOf(p); err != nil {
-			return nil, fmt.Errorf("the fixed server's wall clock: %w", err)
+			return fmt.Errorf("the fixed server's wall clock: %w", err)
 		}
 	}
+	cs.Limits = limits(rep)
 	if c.Load.Requests <= 0 {
 		// Every leg of the round robin gets the same work, which the
 		// fastest configuration (all-solution, give or take) serves in
-		// RoundSeconds.
-		secs := cc.RoundSeconds
-		if secs <= 0 {
-			secs = 1
+		// roundSeconds.
+		if roundSeconds <= 0 {
+			roundSeconds = 1
 		}
 		var fast []float64
 		for _, l := range rep.B.Legs {
 			fast = append(fast, l.Load.ReqPerSec)
 		}
-		c.Load.Requests = min(SizeWork(median(fast), secs), 40_000)
-		cs.RoundSeconds = secs
+		c.Load.Requests = min(SizeWork(median(fast), roundSeconds), 40_000)
+		cs.RoundSeconds = roundSeconds
 	}
 	cs.RoundRequests = c.Load.Requests
+	return nil
+}
 
-	// 2. The profile's order: at each step, profile the server as it is
-	// and fix the stage whose baseline is widest in the handler's wall
-	// clock.
+// profileOrder is step 2: at each step, profile the server as it is and
+// fix the stage the profiles choose (Choose).
+func (c *Config) profileOrder(ctx context.Context, seconds int) ([]Step, error) {
 	var fixed []int
 	prof := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
 	for len(fixed) < len(labs.All) {
@@ -273,7 +297,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		next := unfixed[0].Number
 		if len(unfixed) > 1 {
 			c.progress("capstone: profiling %s to choose the next fix", stagesOf(fixed))
-			wall, cpu, err := c.chooseProfiles(ctx, stagesOf(fixed), cc.ProfileSeconds, len(fixed))
+			wall, cpu, err := c.chooseProfiles(ctx, stagesOf(fixed), seconds, len(fixed))
 			if err != nil {
 				return nil, err
 			}
@@ -289,13 +313,21 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		l, _ := labs.ByNumber(next)
 		prof = append(prof, Step{Label: fmt.Sprintf("+ lab %d (%s)", next, l.Slug), Stages: stagesOf(fixed), Fixed: slices.Clone(fixed), Shares: shares, CPUShares: cpuShares})
 	}
+	return prof, nil
+}
 
-	// 3. The article's order, and the ablation.
+// articleOrder is the waterfall of fixing labs 1, 2, ..., in turn.
+func articleOrder() []Step {
 	art := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
 	for i, l := range labs.All {
 		f := allLabs()[:i+1]
 		art = append(art, Step{Label: fmt.Sprintf("+ lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
 	}
+	return art
+}
+
+// ablation is all-solution with one stage at a time back at baseline.
+func ablation() []Step {
 	var abl []Step
 	for _, l := range labs.All {
 		var f []int
@@ -306,9 +338,17 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		}
 		abl = append(abl, Step{Label: fmt.Sprintf("all solution but lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
 	}
+	return abl
+}
 
-	// 4. Every distinct configuration, measured round robin, each round
-	// starting one further along, so none is always first or last.
+// The round robin's two ceilings, configurations of their own.
+const httpCeiling, copyCeilingName = "ceiling: HTTP", "ceiling: COPY"
+
+// roundRobin is step 3: every distinct configuration of the waterfalls and
+// the ablation, the ceilings and the experiments, each measured once a
+// round, each round starting one further along, so none is always first or
+// last.
+func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, prof, abl []Step) error {
 	var configs []string
 	for _, steps := range [][]Step{art, prof, abl} {
 		for _, s := range steps {
@@ -317,11 +357,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 			}
 		}
 	}
-	// The two ceilings run in the round robin too, as configurations of
-	// their own.
-	const httpCeiling, copyCeiling = "ceiling: HTTP", "ceiling: COPY"
-	configs = append(configs, httpCeiling, copyCeiling)
-	// And one experiment per suspect of what limits the fixed server.
+	configs = append(configs, httpCeiling, copyCeilingName)
 	exps := experiments()
 	for i := range exps {
 		if exps[i].DBFsyncOff && c.DB.Source == postgres.SourceURL {
@@ -330,52 +366,16 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		}
 		configs = append(configs, exps[i].Name)
 	}
-	// The ceiling's legs also measure the CPU the load generator spends
-	// per request: the instrument is measured first.
-	withCPU := c
-	withCPU.ProcessCPU = true
 	rps := map[string][]float64{}
-	for r := range cc.Rounds {
+	for r := range rounds {
 		for i := range configs {
-			stages := configs[(i+r)%len(configs)]
-			switch stages {
-			case httpCeiling:
-				c.progress("capstone: round %d/%d: the HTTP ceiling (a server that only reads the bodies)", r+1, cc.Rounds)
-				leg, err := withCPU.measure(ctx, &Side{Name: "http", Stages: stagesOf(allLabs()), Args: []string{"-discard"}}, fmt.Sprintf("r%dhttp", r))
-				if err != nil {
-					return nil, fmt.Errorf("the HTTP ceiling: %w", err)
-				}
-				cs.HTTP = append(cs.HTTP, leg.Load.ReqPerSec)
-				if leg.CPU != nil {
-					cs.HTTPLoadMS = append(cs.HTTPLoadMS, leg.CPU.LoadMS)
-					cs.HTTPServerMS = append(cs.HTTPServerMS, leg.CPU.ServerMS)
-				}
-				continue
-			case copyCeiling:
-				c.progress("capstone: round %d/%d: the database's ingest ceiling (CopyFrom, fsync on)", r+1, cc.Rounds)
-				rowsPerSec, err := c.copyCeiling(ctx)
-				if err != nil {
-					return nil, fmt.Errorf("the COPY ceiling: %w", err)
-				}
-				cs.CopyRows = append(cs.CopyRows, rowsPerSec)
-				cs.CopyReqs = append(cs.CopyReqs, rowsPerSec/float64(c.Load.Lines))
-				continue
-			}
-			if e := experimentNamed(exps, stages); e != nil {
-				c.progress("capstone: round %d/%d: %s", r+1, cc.Rounds, stages)
-				leg, err := c.measureExperiment(ctx, e, fmt.Sprintf("r%dx%d", r, i))
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", stages, err)
-				}
-				e.RPS = append(e.RPS, leg.Load.ReqPerSec)
-				continue
-			}
-			c.progress("capstone: round %d/%d, configuration %d/%d: %s", r+1, cc.Rounds, i+1, len(configs), stages)
-			leg, err := c.measure(ctx, &Side{Name: fmt.Sprintf("r%dc%d", r, i), Stages: stages}, fmt.Sprintf("r%dc%d", r, i))
+			name := configs[(i+r)%len(configs)]
+			c.progress("capstone: round %d/%d, configuration %d/%d: %s", r+1, rounds, i+1, len(configs), name)
+			v, err := cs.measureConfig(ctx, c, exps, name, fmt.Sprintf("r%dc%d", r, i))
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", stages, err)
+				return fmt.Errorf("%s: %w", name, err)
 			}
-			rps[stages] = append(rps[stages], leg.Load.ReqPerSec)
+			rps[name] = append(rps[name], v)
 		}
 	}
 	for _, steps := range [][]Step{art, prof, abl} {
@@ -387,17 +387,58 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 	cs.Article, cs.Profiled, cs.Ablation = art, prof, abl
 	cs.Final, cs.FinalRPS = art[len(art)-1].Median, art[len(art)-1].RPS
 	for i := range exps {
+		exps[i].RPS = rps[exps[i].Name]
 		exps[i].Median = median(exps[i].RPS)
 	}
 	cs.Experiments = exps
+	cs.HTTP = rps[httpCeiling]
 	if len(cs.HTTPLoadMS) > 0 {
 		cs.LoadCeiling = cpuBudget(cs.Cores, median(cs.HTTPLoadMS))
 	}
 	cs.HalfArticle, cs.HalfProfiled = passesHalf(art, cs.Final), passesHalf(prof, cs.Final)
-	cs.Limits = limits(rep)
+	return nil
+}
 
-	// 5. Capacity means saturated: req/s against concurrent clients, both
-	// sides, alternating which goes first.
+// measureConfig measures one leg of the round robin's configuration name
+// and returns its req/s (for the COPY ceiling, req/s of the load's
+// requests).
+func (cs *Capstone) measureConfig(ctx context.Context, c Config, exps []Experiment, name, leg string) (float64, error) {
+	switch name {
+	case httpCeiling:
+		// The ceiling's legs also measure the CPU the load generator
+		// spends per request: the instrument is measured first.
+		withCPU := c
+		withCPU.ProcessCPU = true
+		l, err := withCPU.measure(ctx, &Side{Name: "http", Stages: stagesOf(allLabs()), Args: []string{"-discard"}}, leg+"http")
+		if err != nil {
+			return 0, err
+		}
+		if l.CPU != nil {
+			cs.HTTPLoadMS = append(cs.HTTPLoadMS, l.CPU.LoadMS)
+			cs.HTTPServerMS = append(cs.HTTPServerMS, l.CPU.ServerMS)
+		}
+		return l.Load.ReqPerSec, nil
+	case copyCeilingName:
+		rowsPerSec, err := c.copyCeiling(ctx)
+		if err != nil {
+			return 0, err
+		}
+		cs.CopyRows = append(cs.CopyRows, rowsPerSec)
+		cs.CopyReqs = append(cs.CopyReqs, rowsPerSec/float64(c.Load.Lines))
+		return rowsPerSec / float64(c.Load.Lines), nil
+	}
+	if e := experimentNamed(exps, name); e != nil {
+		l, err := c.measureExperiment(ctx, e, leg)
+		return l.Load.ReqPerSec, err
+	}
+	l, err := c.measure(ctx, &Side{Name: leg, Stages: name}, leg)
+	return l.Load.ReqPerSec, err
+}
+
+// sweep is step 4: capacity means saturated: req/s against concurrent
+// clients, both sides and the do-nothing server, alternating which goes
+// first.
+func (cs *Capstone) sweep(ctx context.Context, c Config) error {
 	for i, w := range sweepWorkers {
 		sw := c
 		sw.Load.Workers = w
@@ -415,7 +456,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 			}
 			leg, err := sw.measure(ctx, side, fmt.Sprintf("sweep%d", w))
 			if err != nil {
-				return nil, fmt.Errorf("sweep at %d clients: %w", w, err)
+				return fmt.Errorf("sweep at %d clients: %w", w, err)
 			}
 			switch stages {
 			case stagesOf(nil):
@@ -428,9 +469,7 @@ func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
 		}
 		cs.Sweep = append(cs.Sweep, pt)
 	}
-	cs.Warnings = cs.implausible()
-	cs.ElapsedSecs = time.Since(start).Seconds()
-	return cs, cs.write(c.OutDir)
+	return nil
 }
 
 // copyCeiling empties the table and copies 50,000 rows of the load's events

@@ -228,6 +228,9 @@ func (cs *Capstone) implausible() []string {
 	if len(cs.CopyReqs) > 0 && cs.Final > slices.Max(cs.CopyReqs) {
 		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than the database's COPY of the same rows (%s req/s at best): that ceiling does not bound it", fmtNum(cs.Final), fmtNum(slices.Max(cs.CopyReqs))))
 	}
+	if cs.CPUBudget > 0 && cs.Final > 1.1*cs.CPUBudget {
+		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than its CPU budget allows (%s req/s): the CPU per request comes from /proc's 10 ms ticks over the headline's legs, too coarse for legs this short, or the headline legs ran slower than the round robin's", fmtNum(cs.Final), fmtNum(cs.CPUBudget)))
+	}
 	if len(cs.HTTP) > 0 && cs.LoadCeiling > 0 && median(cs.HTTP) > 1.1*cs.LoadCeiling {
 		out = append(out, fmt.Sprintf("the do-nothing server (%s req/s) is faster than the load generator's CPU allows (%s req/s): its CPU figures are wrong", fmtNum(median(cs.HTTP)), fmtNum(cs.LoadCeiling)))
 	}
