@@ -126,6 +126,38 @@ func TestShape(t *testing.T) {
 		if !strings.Contains(string(readme), "("+l.Path()+"/README.md)") {
 			t.Errorf("README.md's list of labs does not link %s/README.md", l.Path())
 		}
+		lessonHidesTheAnswer(t, l, filepath.Join(dir, "README.md"))
+	}
+}
+
+// lessonHidesTheAnswer: a lesson lets the learner find the fix. Its section
+// 5 says what to change and how to measure it, and keeps the reference
+// fix's design behind a <details> block; before the hints, nothing links the
+// solution's code but the header's "read it after you have tried", and the
+// header does not link the file of candidates.
+func lessonHidesTheAnswer(t *testing.T, l *labs.Lab, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	s := string(b)
+	five, six, hints := strings.Index(s, "\n## 5."), strings.Index(s, "\n## 6."), strings.Index(s, "\n## Hints")
+	if five < 0 || six < five || hints < six {
+		t.Errorf("%s: sections 5, 6 and Hints not found in order", path)
+		return
+	}
+	sec5 := s[five:six]
+	if !strings.Contains(sec5, "**What to change.**") || !strings.Contains(sec5, "<details>") {
+		t.Errorf("%s: section 5 must open with **What to change.** and keep the answer in a <details> block", path)
+	}
+	if open := sec5[:strings.Index(sec5+"<details>", "<details>")]; strings.Contains(open, "solution/") {
+		t.Errorf("%s: section 5 links the solution before its <details> block", path)
+	}
+	header := s[:strings.Index(s, "\n## 1.")]
+	if strings.Contains(header, "](alternatives_test.go)") {
+		t.Errorf("%s: the header links alternatives_test.go, the candidates, before the exercise", path)
 	}
 }
 

@@ -140,6 +140,10 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, status int,
 
 // postEvents runs a request through the stages in the order of the numbered
 // steps below; the lab that owns each step is in parentheses.
+//
+// It is long on purpose: the request's seven steps read top to bottom in the
+// order the lessons number them, each with the answer its failure gets, so
+// the promise table in README.md can be checked against one function.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {

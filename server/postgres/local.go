@@ -145,6 +145,11 @@ func alive(pid int) bool {
 
 // startLocal makes a throwaway cluster with initdb in a temporary directory
 // and runs postgres on a free 127.0.0.1 port as a child process.
+//
+// It is long on purpose: each step of starting a cluster as another user
+// (directory, initdb, the postmaster, readiness) has its own cleanup on
+// failure, in order, and splitting them would spread that cleanup over
+// functions.
 func startLocal(ctx context.Context, opts *Options, bin string) (db *Database, err error) {
 	started := time.Now()
 	cred, err := runAs()

@@ -85,6 +85,10 @@ func usage() {
 	os.Exit(2)
 }
 
+// run is flamelab-lab run: make lab-N.
+//
+// It is long on purpose: an entry point that only wires, flag by flag, into
+// one runner.Config.
 func run(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	var (

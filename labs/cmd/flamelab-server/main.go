@@ -197,6 +197,9 @@ const shutdownMargin = 3 * time.Second
 
 // serve runs the public and admin servers until ctx ends, then shuts down
 // within o.drain + shutdownMargin.
+//
+// It is long on purpose: the servers' settings and the shutdown sequence, in
+// order, under one deadline, read best in one place.
 func serve(ctx context.Context, stop func(), o *options, svc *service) error {
 	pubLn, err := net.Listen("tcp", o.addr)
 	if err != nil {

@@ -112,6 +112,9 @@ var (
 // reference captures; go build for real. It returns what it did, or an
 // error. A command of a kind it does not know is an error: a new kind of
 // command needs a way to check it.
+//
+// It is long on purpose: one switch, one case per kind of command the pages
+// tell a reader to type.
 func Try(root string, c Command) (string, error) {
 	run := func(name string, args ...string) (string, error) {
 		cmd := exec.Command(name, args...)

@@ -299,6 +299,10 @@ func Run(ctx context.Context, s Spec, progress func(done, total int)) (Result, e
 	return attack(ctx, s, progress)
 }
 
+// attack runs one vegeta attack of s and summarises its results.
+//
+// It is long on purpose: vegeta's attack loop and the result accounting it
+// feeds, which must see every result exactly once.
 func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result, error) {
 	base := strings.TrimSuffix(s.Target, "/")
 	header := http.Header{"Content-Type": []string{"text/plain"}}

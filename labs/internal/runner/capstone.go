@@ -626,6 +626,9 @@ func (cs *Capstone) Text() string {
 }
 
 // WriteText prints the capstone's tables.
+//
+// It is long on purpose: it prints one report top to bottom, a section per
+// block, in the order a reader reads it.
 func (cs *Capstone) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "# capstone: all seven fixes\n\n")
 	for _, warn := range cs.Warnings {

@@ -260,6 +260,9 @@ func stagesFor(n int, impl labs.Impl) (string, []string) {
 }
 
 // Run performs the comparison and writes every artefact to cfg.OutDir.
+//
+// It is long on purpose: the comparison's steps (sizing, alternating legs,
+// profiled legs, rendering, the table) in the order they run.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	start := time.Now()
 	cfg.started = start
@@ -501,6 +504,9 @@ func (c *Config) checkDidNothing(ctx context.Context, leg Leg, audit string) (ro
 
 // drive sends the warm-up, then the measured requests, reading the runtime
 // counters between; during, if set, runs alongside the measured requests.
+//
+// It is long on purpose: one leg's sequence (warm-up, counters, load,
+// readers, reads), whose order decides what the counters cover.
 func (c *Config) drive(ctx context.Context, srv *serverProc, during func(), requests int) (Leg, error) {
 	spec := c.Load
 	spec.Requests = requests
@@ -653,6 +659,12 @@ func (c *Config) profile(ctx context.Context, side *Side) error {
 	return err
 }
 
+// profilePass runs one profiled leg of side: pass 0 takes pprof's profiles
+// (and a trace), pass 1 fgprof alone.
+//
+// It is long on purpose: the window's size, the profilers started together,
+// the goroutine snapshot and the coverage check belong to one leg and share
+// its timing.
 func (c *Config) profilePass(ctx context.Context, side *Side, pass int) error {
 	if err := c.fresh(ctx); err != nil {
 		return err
