@@ -341,6 +341,11 @@ func ablation() []Step {
 	return abl
 }
 
+// ceilingRequests is the work of a do-nothing server's leg: it serves
+// thousands a second, so the fixed server's second of work would be a
+// quarter of a second of it, all start-up and tail; this is a few seconds.
+const ceilingRequests = 30_000
+
 // The round robin's two ceilings, configurations of their own.
 const httpCeiling, copyCeilingName = "ceiling: HTTP", "ceiling: COPY"
 
@@ -409,6 +414,7 @@ func (cs *Capstone) measureConfig(ctx context.Context, c Config, exps []Experime
 		// spends per request: the instrument is measured first.
 		withCPU := c
 		withCPU.ProcessCPU = true
+		withCPU.Load.Requests = max(c.Load.Requests, ceilingRequests)
 		l, err := withCPU.measure(ctx, &Side{Name: "http", Stages: stagesOf(allLabs()), Args: []string{"-discard"}}, leg+"http")
 		if err != nil {
 			return 0, err
@@ -451,20 +457,22 @@ func (cs *Capstone) sweep(ctx context.Context, c Config) error {
 		for _, stages := range sides {
 			c.progress("capstone: sweep: %d clients, %s", w, stages)
 			side := &Side{Name: "sweep", Stages: stages}
+			leg := sw
 			if stages == discard {
 				side.Stages, side.Args = stagesOf(allLabs()), []string{"-discard"}
+				leg.Load.Requests = max(sw.Load.Requests, ceilingRequests)
 			}
-			leg, err := sw.measure(ctx, side, fmt.Sprintf("sweep%d", w))
+			res, err := leg.measure(ctx, side, fmt.Sprintf("sweep%d", w))
 			if err != nil {
 				return fmt.Errorf("sweep at %d clients: %w", w, err)
 			}
 			switch stages {
 			case stagesOf(nil):
-				pt.Baseline = leg.Load.ReqPerSec
+				pt.Baseline = res.Load.ReqPerSec
 			case discard:
-				pt.HTTP = leg.Load.ReqPerSec
+				pt.HTTP = res.Load.ReqPerSec
 			default:
-				pt.Solution = leg.Load.ReqPerSec
+				pt.Solution = res.Load.ReqPerSec
 			}
 		}
 		cs.Sweep = append(cs.Sweep, pt)
@@ -641,8 +649,8 @@ func (cs *Capstone) WriteText(w io.Writer) {
 	if cs.Commit != "" {
 		fmt.Fprintf(w, "- code: %s\n", cs.Commit)
 	}
-	fmt.Fprintf(w, "- work per leg: %d requests in the headline comparison, %d in every leg of the round robin and the sweep; %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n",
-		cs.Load.Requests, cs.RoundRequests, cs.Load.Workers, cs.Load.Lines, cs.Rounds)
+	fmt.Fprintf(w, "- work per leg: %d requests in the headline comparison, %d in every leg of the round robin and the sweep (%d for the do-nothing server, which serves thousands a second); %d workers, %d lines each; waterfall and ablation: %d round(s) over every configuration, rotated\n",
+		cs.Load.Requests, cs.RoundRequests, max(cs.RoundRequests, ceilingRequests), cs.Load.Workers, cs.Load.Lines, cs.Rounds)
 	if cs.Compare != nil && cs.Compare.Sizing != nil {
 		fmt.Fprintf(w, "- headline comparison: %s\n", cs.Compare.Sizing)
 	}

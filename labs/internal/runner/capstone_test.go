@@ -188,14 +188,15 @@ func TestImplausibleWarns(t *testing.T) {
 func TestLimiterNamesTheExperiment(t *testing.T) {
 	cs := &Capstone{Final: 2000, FinalRPS: []float64{1900, 2000, 2100}, CPUBudget: 6000,
 		Experiments: []Experiment{
-			{Suspect: "the database's commit flush", Median: 2050},
-			{Suspect: "the audit trail's fsyncs", Median: 3000},
+			{Suspect: "the database's commit flush", Median: 2050, RPS: []float64{1950, 2050, 2300}},
+			{Suspect: "the audit trail's fsyncs", Median: 3000, RPS: []float64{2900, 3000, 3100}},
 		}}
 	if got := cs.limiter(); !strings.Contains(got, "The limiter is the audit trail's fsyncs") {
 		t.Errorf("limiter: %s", got)
 	}
-	cs.Experiments[1].Median = 2100
-	if got := cs.limiter(); !strings.Contains(got, "waits on itself") {
+	// A higher median whose legs overlap the fixed server's is noise.
+	cs.Experiments[1].RPS, cs.Experiments[1].Median = []float64{1800, 2400, 3000}, 2400
+	if got := cs.limiter(); !strings.Contains(got, "No single resource") {
 		t.Errorf("no experiment beyond the noise, CPU at a third: %s", got)
 	}
 	cs.CPUBudget = 2100

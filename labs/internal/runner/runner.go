@@ -317,7 +317,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			order = []*Side{rep.B, rep.A}
 		}
 		for j, side := range order {
-			cfg.progress("lab-%d: leg %d/%d: %s (%s)", n, 2*i+j+1, total, side.Name, side.Impl)
+			cfg.progress("%s: leg %d/%d: %s (%s)", cfg.title(), 2*i+j+1, total, side.Name, side.Impl)
 			leg, err := cfg.measure(ctx, side, fmt.Sprintf("leg%d", 2*i+j+1))
 			if err != nil {
 				return nil, err
@@ -328,13 +328,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Then profiled legs per side; their numbers stay out of the
 	// statistics, because profilers cost the server time.
 	for _, side := range []*Side{rep.A, rep.B} {
-		cfg.progress("lab-%d: profiling leg: %s (%s)", n, side.Name, side.Impl)
+		cfg.progress("%s: profiling leg: %s (%s)", cfg.title(), side.Name, side.Impl)
 		if err := cfg.profile(ctx, side); err != nil {
 			return nil, err
 		}
 	}
 
-	cfg.progress("lab-%d: rendering flame graphs", n)
+	cfg.progress("%s: rendering flame graphs", cfg.title())
 	if err := cfg.render(rep); err != nil {
 		return nil, err
 	}
