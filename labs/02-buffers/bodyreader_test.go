@@ -276,8 +276,12 @@ func TestLinesDoNotOverlap(t *testing.T) {
 // to the pool, then two readers take buffers at once: if the double release
 // pooled the same buffer twice, they share it and the second body
 // overwrites the first.
+//
+// It runs under -race too (make test's only pass for it): there sync.Pool
+// drops some of what it is given, which can hide a shared buffer in a round
+// but never makes a correct reader fail, and a hundred rounds still catch
+// a double release.
 func TestDoubleReleaseIsHarmless(t *testing.T) {
-	labtest.NeedsNoRace(t, "under the race detector sync.Pool drops a quarter of what it is given, and the shared buffer would go unnoticed")
 	bodyA, bodyB := load.Body(3, 1, 50), load.Body(3, 2, 50)
 	for _, impl := range labtest.Under(t, all) {
 		t.Run(string(impl.Name), func(t *testing.T) {
