@@ -42,10 +42,7 @@ func gracefulShutdown(t *testing.T, bin, stages string) {
 	// each stops at its first failure (the server has stopped listening).
 	const clients, maxRequests, perRequest = 8, 100, 10
 	client := &http.Client{Timeout: 30 * time.Second}
-	var mu sync.Mutex
-	var acked []string
-	enough := make(chan struct{})
-	var once sync.Once
+	a := newAcks(40)
 	var wg sync.WaitGroup
 	for c := range clients {
 		wg.Go(func() {
@@ -55,28 +52,14 @@ func gracefulShutdown(t *testing.T, bin, stages string) {
 					fmt.Fprintf(&b, "ts=2026-11-25T07:39:%02dZ user=%d path=/p/%d status=200 latency_ms=%d bytes=%d\n", l, c, i, l, i)
 				}
 				resp, err := client.Post(base+"/events", "text/plain", strings.NewReader(b.String()))
-				if err != nil {
+				if err != nil || !a.add(resp) {
 					return
 				}
-				var out struct {
-					RequestID string `json:"request_id"`
-				}
-				json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					return
-				}
-				mu.Lock()
-				acked = append(acked, out.RequestID)
-				if len(acked) == 40 {
-					once.Do(func() { close(enough) })
-				}
-				mu.Unlock()
 			}
 		})
 	}
 	select {
-	case <-enough:
+	case <-a.enough:
 	case <-time.After(60 * time.Second):
 		t.Fatal("fewer than 40 requests acknowledged in 60s")
 	}
@@ -84,6 +67,7 @@ func gracefulShutdown(t *testing.T, bin, stages string) {
 		t.Fatal(err)
 	}
 	wg.Wait()
+	acked := a.list()
 	if err := p.wait(t, 90*time.Second); err != nil {
 		t.Fatalf("server exited with %v after SIGTERM, want 0; stderr:\n%s", err, stderr.String())
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,4 +110,43 @@ func (p *proc) wait(t *testing.T, limit time.Duration) error {
 		t.Fatalf("server still running %s after being asked to stop; stderr:\n%s", limit, p.stderr)
 		return nil
 	}
+}
+
+// acks collects, from many clients, the request ids the server
+// acknowledged, and closes enough once want of them have arrived.
+type acks struct {
+	mu     sync.Mutex
+	ids    []string
+	want   int
+	once   sync.Once
+	enough chan struct{}
+}
+
+func newAcks(want int) *acks { return &acks{want: want, enough: make(chan struct{})} }
+
+// add reads resp's answer and keeps its request id; false unless it is a
+// 200, which ends that client's loop.
+func (a *acks) add(resp *http.Response) bool {
+	var out struct {
+		RequestID string `json:"request_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ids = append(a.ids, out.RequestID)
+	if len(a.ids) == a.want {
+		a.once.Do(func() { close(a.enough) })
+	}
+	return true
+}
+
+// list returns the ids acknowledged so far.
+func (a *acks) list() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.ids...)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -42,10 +41,7 @@ func shutdownFrozen(t *testing.T, bin, stages string) {
 	p := start(t, bin, db.URL, "-stages", stages, "-audit-file", filepath.Join(t.TempDir(), "audit.log"),
 		"-shutdown-timeout", drain.String(), "-db-timeout", "10s")
 
-	var mu sync.Mutex
-	var acked []string
-	enough := make(chan struct{})
-	var once sync.Once
+	a := newAcks(20)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
@@ -55,28 +51,14 @@ func shutdownFrozen(t *testing.T, bin, stages string) {
 			for i := range 200 {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.public+"/events", bytes.NewReader(load.Body(uint64(c+1), i, 10)))
 				resp, err := client.Do(req)
-				if err != nil {
+				if err != nil || !a.add(resp) {
 					return
 				}
-				var out struct {
-					RequestID string `json:"request_id"`
-				}
-				json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					return
-				}
-				mu.Lock()
-				acked = append(acked, out.RequestID)
-				if len(acked) == 20 {
-					once.Do(func() { close(enough) })
-				}
-				mu.Unlock()
 			}
 		})
 	}
 	select {
-	case <-enough:
+	case <-a.enough:
 	case <-time.After(60 * time.Second):
 		t.Fatalf("fewer than 20 requests acknowledged in 60 s; stderr:\n%s", p.stderr)
 	}
@@ -92,9 +74,7 @@ func shutdownFrozen(t *testing.T, bin, stages string) {
 		}
 	}()
 	time.Sleep(time.Second) // requests now wait on the stopped database
-	mu.Lock()
-	before := len(acked)
-	mu.Unlock()
+	before := len(a.list())
 
 	sent := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -132,7 +112,7 @@ func shutdownFrozen(t *testing.T, bin, stages string) {
 	}
 
 	// What was acknowledged is stored, whole.
-	for _, id := range acked {
+	for _, id := range a.list() {
 		var n int
 		if err := db.Pool.QueryRow(context.Background(), "SELECT count(*) FROM events WHERE request_id = $1", id).Scan(&n); err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 func fixture(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	for path, content := range map[string]string{
+	writeFiles(t, root, map[string]string{
 		"go.mod":                             "module example\n",
 		"server/server.go":                   "package server\n",
 		"labs/06-parsing/baseline/parser.go": "package baseline\n",
@@ -21,7 +21,14 @@ func fixture(t *testing.T) string {
 		"labs/06-parsing/budget_test.go":     "package parsing\n",
 		"labs/07-batching/solution/store.go": "package solution\n",
 		"labs/06-parsing/README.md":          "# lab 6\n\nSome prose.\n\n<!-- begin: make bench-6 -->\n<!-- end -->\n\nMore prose.\n",
-	} {
+	})
+	return root
+}
+
+// writeFiles writes files (path relative to root -> content) under root.
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for path, content := range files {
 		p := filepath.Join(root, path)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -30,7 +37,6 @@ func fixture(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return root
 }
 
 // generate does what make docs does, with "make bench-6" replaced by a
@@ -237,7 +243,7 @@ func TestDepsOfARunWithFlags(t *testing.T) {
 // fingerprint without an edit here, and the docs machinery is in none.
 func TestDepsFollowImports(t *testing.T) {
 	root := fixture(t)
-	for path, content := range map[string]string{
+	writeFiles(t, root, map[string]string{
 		"go.mod":                           "module example\n\ngo 1.26\n",
 		"labs/cmd/flamelab-lab/main.go":    "package main\n\nimport (\n\t_ \"example/labs/internal/fresh\"\n\t_ \"example/labs/internal/docs\"\n)\n\nfunc main() {}\n",
 		"labs/cmd/flamelab-lab/docs.go":    "package main\n",
@@ -248,15 +254,7 @@ func TestDepsFollowImports(t *testing.T) {
 		"server/postgres/migrations/1.sql": "select 1;\n",
 		"server/postgres/postgres.go":      "package postgres\n\nimport \"embed\"\n\n//go:embed migrations/*.sql\nvar m embed.FS\n",
 		"server/server.go":                 "package server\n\nimport _ \"example/server/postgres\"\n",
-	} {
-		p := filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	deps, err := Deps(root, ParseTarget("make lab-6"))
 	if err != nil {
 		t.Fatal(err)
