@@ -2,6 +2,8 @@ package labs
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -82,4 +84,34 @@ func (c Choice) Tags() string {
 		}
 	}
 	return strings.Join(tags, ",")
+}
+
+// Fix returns the choice with the labs numbered in fixed at their solution
+// and every other lab at its baseline.
+func Fix(fixed ...int) Choice {
+	c := Choice{}
+	for _, n := range fixed {
+		c[n] = Solution
+	}
+	return c
+}
+
+// Flag returns c as the server's -stages flag takes it: "all=baseline",
+// then every lab c names, in lab order, e.g. "all=baseline,3=solution,6=exercise".
+// ParseChoice(c.Flag()) picks what c picks.
+func (c Choice) Flag() string {
+	parts := []string{"all=baseline"}
+	for _, n := range slices.Sorted(maps.Keys(c)) {
+		parts = append(parts, fmt.Sprintf("%d=%s", n, c[n]))
+	}
+	return strings.Join(parts, ",")
+}
+
+// Numbers returns every lab's number, in order.
+func Numbers() []int {
+	out := make([]int, 0, len(All))
+	for _, l := range All {
+		out = append(out, l.Number)
+	}
+	return out
 }

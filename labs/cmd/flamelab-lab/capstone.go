@@ -13,14 +13,16 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/capstone"
+	"github.com/flamelab/flamelab/labs/internal/claims"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
 )
 
-// capstone runs make capstone: all-baseline against all-solution, the two
+// runCapstone runs make capstone: all-baseline against all-solution, the two
 // waterfalls and the ablation.
-func capstone(args []string) error {
+func runCapstone(args []string) error {
 	fs := flag.NewFlagSet("capstone", flag.ExitOnError)
 	var (
 		quick    = fs.Bool("quick", false, "one small pair and one round: checks the pipeline, measures little")
@@ -71,9 +73,10 @@ func capstone(args []string) error {
 	}
 	defer db.Close(context.Background())
 
-	cs, err := runner.RunCapstone(ctx, runner.CapstoneConfig{
-		Base:   runner.Config{Pairs: *pairs, Load: spec, ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg},
-		Rounds: *rounds, ProfileSeconds: *profSecs, RoundSeconds: *roundSec,
+	cs, err := capstone.Run(ctx, capstone.Config{
+		Bench:   &runner.Bench{ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()},
+		Options: runner.Options{Pairs: *pairs, Work: runner.Work{Load: spec}, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg},
+		Rounds:  *rounds, ProfileSeconds: *profSecs, RoundSeconds: *roundSec,
 	})
 	if err != nil {
 		return err
@@ -96,8 +99,8 @@ func capstone(args []string) error {
 	return nil
 }
 
-// claims writes docs/claims.md from the latest reports in profiles/.
-func claims(args []string) error {
+// writeClaims writes docs/claims.md from the latest reports in profiles/.
+func writeClaims(args []string) error {
 	fs := flag.NewFlagSet("claims", flag.ExitOnError)
 	out := fs.String("out", "docs/claims.md", "where to write")
 	profiles := fs.String("profiles", "profiles", "where the reports are")
@@ -107,7 +110,7 @@ func claims(args []string) error {
 		return err
 	}
 	latest := func(name string) string { return filepath.Join(*profiles, name, "latest") }
-	if err := runner.WriteClaims(f, latest, "the latest `make lab-N` report of each lab and the latest `make capstone`, as they are in `profiles/` on the machine that ran it", commit()); err != nil {
+	if err := claims.Write(f, latest, "the latest `make lab-N` report of each lab and the latest `make capstone`, as they are in `profiles/` on the machine that ran it", commit()); err != nil {
 		f.Close()
 		return err
 	}

@@ -62,7 +62,8 @@ func ceiling(args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: 500, Workers: *workers, Lines: *lines, Seed: 1, Limit: 3 * time.Minute}
-	ce, err := runner.MeasureCeiling(ctx, runner.Config{Load: spec, ServerBin: bin, DB: db, OutDir: dir, Progress: os.Stderr}, *legs)
+	bench := &runner.Bench{ServerBin: bin, DB: db, OutDir: dir, Progress: os.Stderr}
+	ce, err := bench.Ceiling(ctx, spec, *legs)
 	if err != nil {
 		return err
 	}

@@ -54,9 +54,9 @@ func main() {
 	case "tags":
 		err = tags(os.Args[2:])
 	case "capstone":
-		err = capstone(os.Args[2:])
+		err = runCapstone(os.Args[2:])
 	case "claims":
-		err = claims(os.Args[2:])
+		err = writeClaims(os.Args[2:])
 	case "docs":
 		err = docsCmd(os.Args[2:])
 	case "roundtrip":
@@ -174,8 +174,12 @@ func run(args []string) error {
 	defer db.Close(context.Background())
 
 	rep, err := runner.Run(ctx, runner.Config{
-		Lab: lab, Candidate: cand, Pairs: *pairs, Load: spec, Trace: *trace || lab.Trace, StatsReaders: statsReaders(lab), Reads: reads,
-		ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit(), MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
+		Bench: &runner.Bench{ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()},
+		Lab:   lab, Candidate: cand,
+		Options: runner.Options{
+			Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads},
+			Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
+		},
 	})
 	if err != nil {
 		return err

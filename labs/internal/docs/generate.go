@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/capstone"
+	"github.com/flamelab/flamelab/labs/internal/claims"
 	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 )
@@ -178,7 +180,7 @@ func (o Options) measure(t Target, command string) error {
 			return err
 		}
 	case KindCapstone:
-		cs, err := runner.LoadCapstone(filepath.Join(o.Root, t.Dir))
+		cs, err := capstone.Load(filepath.Join(o.Root, t.Dir))
 		if err != nil {
 			return err
 		}
@@ -286,7 +288,7 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 		latest = later(latest, cs.Date)
 		var w strings.Builder
 		dir := func(name string) string { return filepath.Join(root, RefDir, name) }
-		if err := runner.WriteClaims(&w, dir, "the reference captures in `profiles/reference/`, written by `make docs`", cs.Commit); err != nil {
+		if err := claims.Write(&w, dir, "the reference captures in `profiles/reference/`, written by `make docs`", cs.Commit); err != nil {
 			return "", "", err
 		}
 		st = &Stamp{Command: b.Command, Fingerprint: fp, Date: latest, Commit: cs.Commit, Machine: cs.Machine, Database: cs.Database}
@@ -307,7 +309,7 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 			rep.WriteTable(&w)
 			text = fence(strings.TrimLeft(w.String(), "\n"))
 		case KindCapstone:
-			cs, err := runner.LoadCapstone(filepath.Join(root, t.Dir))
+			cs, err := capstone.Load(filepath.Join(root, t.Dir))
 			if err != nil {
 				return "", "", err
 			}

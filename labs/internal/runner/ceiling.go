@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/load"
 )
 
@@ -33,25 +34,26 @@ type Ceiling struct {
 	LoadCeiling float64
 }
 
-// MeasureCeiling runs legs legs of c.Load against the do-nothing server.
-func MeasureCeiling(ctx context.Context, c Config, legs int) (*Ceiling, error) {
-	c.started, c.ProcessCPU = time.Now(), true
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+// Ceiling runs legs legs of spec against the do-nothing server, with the
+// CPU of each process measured.
+func (b *Bench) Ceiling(ctx context.Context, spec load.Spec, legs int) (*Ceiling, error) {
+	if err := os.MkdirAll(b.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	ce := &Ceiling{Started: c.started, Machine: machine(), Load: c.Load, Cores: runtime.NumCPU()}
+	ce := &Ceiling{Started: time.Now(), Machine: machine(), Load: spec, Cores: runtime.NumCPU()}
+	w := Work{Load: spec, ProcessCPU: true}
 	var rps, ld, srv []float64
 	for i := range legs {
-		c.progress("ceiling: leg %d/%d: the do-nothing server", i+1, legs)
-		leg, err := c.measure(ctx, &Side{Name: "nothing", Stages: stagesOf(nil), Args: []string{"-discard"}}, fmt.Sprintf("ceiling%d", i))
+		b.Progressf("ceiling: leg %d/%d: the do-nothing server", i+1, legs)
+		leg, err := b.Leg(ctx, &Side{Name: "nothing", Stages: labs.Fix().Flag(), Args: []string{"-discard"}}, w, fmt.Sprintf("ceiling%d", i))
 		if err != nil {
 			return nil, err
 		}
 		ce.Legs = append(ce.Legs, leg)
 		rps, ld, srv = append(rps, leg.Load.ReqPerSec), append(ld, leg.CPU.LoadMS), append(srv, leg.CPU.ServerMS)
 	}
-	ce.ReqPerSec, ce.LoadMS, ce.ServerMS = median(rps), median(ld), median(srv)
-	ce.LoadCeiling = cpuBudget(ce.Cores, ce.LoadMS)
+	ce.ReqPerSec, ce.LoadMS, ce.ServerMS = Median(rps), Median(ld), Median(srv)
+	ce.LoadCeiling = CPUBudget(ce.Cores, ce.LoadMS)
 	return ce, nil
 }
 
@@ -62,7 +64,7 @@ func (ce *Ceiling) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "%d legs of %d requests, %d clients, %d lines per request (the labs' load)\n\n", len(ce.Legs), ce.Load.Requests, ce.Load.Workers, ce.Load.Lines)
 	fmt.Fprintf(w, "%-5s %10s %9s %9s %15s %15s %12s  %s\n", "leg", "req/s", "p50 ms", "p99 ms", "load gen ms/req", "server ms/req", "cores busy", "did nothing (rows, round trips, fsyncs)")
 	for i, l := range ce.Legs {
-		fmt.Fprintf(w, "%-5d %10s %9s %9s %15.3f %15.3f %11.0f%%  yes (%d, %d, %d)\n", i+1, fmtNum(l.Load.ReqPerSec), fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)),
+		fmt.Fprintf(w, "%-5d %10s %9s %9s %15.3f %15.3f %11.0f%%  yes (%d, %d, %d)\n", i+1, Num(l.Load.ReqPerSec), Num(ms(l.Load.P50)), Num(ms(l.Load.P99)),
 			l.CPU.LoadMS, l.CPU.ServerMS, 100*l.CPU.Busy, l.Rows, l.RoundTrips, l.Fsyncs)
 	}
 	var rps []float64
@@ -70,7 +72,16 @@ func (ce *Ceiling) WriteText(w io.Writer) {
 		rps = append(rps, l.Load.ReqPerSec)
 	}
 	fmt.Fprintf(w, "\nmedian %s req/s [%s–%s]; the load generator spends %.3f ms of CPU per request, the do-nothing server %.3f ms.\n",
-		fmtNum(ce.ReqPerSec), fmtNum(slices.Min(rps)), fmtNum(slices.Max(rps)), ce.LoadMS, ce.ServerMS)
-	fmt.Fprintf(w, "With %d cores, the load generator alone could not send more than %s req/s (cores / its CPU per request):\n", ce.Cores, fmtNum(ce.LoadCeiling))
-	fmt.Fprintf(w, "no server can be measured faster than %s req/s here, and a server measured near it is measuring the instrument.\n", fmtNum(ce.ReqPerSec))
+		Num(ce.ReqPerSec), Num(slices.Min(rps)), Num(slices.Max(rps)), ce.LoadMS, ce.ServerMS)
+	fmt.Fprintf(w, "With %d cores, the load generator alone could not send more than %s req/s (cores / its CPU per request):\n", ce.Cores, Num(ce.LoadCeiling))
+	fmt.Fprintf(w, "no server can be measured faster than %s req/s here, and a server measured near it is measuring the instrument.\n", Num(ce.ReqPerSec))
+}
+
+// CPUBudget is the most req/s the machine's cores allow at the given CPU
+// per request (ms) of the server, Postgres and the load generator.
+func CPUBudget(cores int, msPerReq float64) float64 {
+	if msPerReq <= 0 {
+		return 0
+	}
+	return float64(cores) * 1000 / msPerReq
 }

@@ -21,9 +21,9 @@ type view struct {
 // lab's lesson reads allocations: what allocates most often is not what
 // allocates the most bytes (lab 04's reflect.unsafe_New is a sliver of
 // alloc_space and a third of alloc_objects).
-func (c *Config) views(kind string) []view {
+func views(cmp *Comparison, kind string) []view {
 	v := []view{{kind, sampleType[kind], ""}}
-	if kind == "allocs" && c.Lab.Profile == "allocs" {
+	if kind == "allocs" && cmp.Profile == "allocs" {
 		v = append(v, view{kind, "alloc_objects", "-objects"})
 	}
 	return v
@@ -87,27 +87,19 @@ func fmtBytes(b int64) string {
 	return fmt.Sprintf("%d B", b)
 }
 
-// title names the run on its flame graph pages.
-func (c *Config) title() string {
-	if c.Lab.Number == 0 {
-		return c.Lab.Slug
-	}
-	return fmt.Sprintf("lab %d (%s)", c.Lab.Number, c.Lab.Slug)
-}
-
 // diffKinds are the kinds that get a before→after page.
-func (c *Config) diffKinds() []string { return []string{"cpu", "fgprof", "allocs", c.Lab.Profile} }
+func diffKinds(cmp *Comparison) []string { return []string{"cpu", "fgprof", "allocs", cmp.Profile} }
 
 // render writes a flame graph per profile and view, diff flame graphs and
 // top tables.
-func (c *Config) render(rep *Report) error {
+func (b *Bench) render(cmp *Comparison, rep *Report) error {
 	total, done := 2*len(rep.A.Profiles)+4, 0
 	last := time.Now()
 	step := func(what string) {
 		done++
 		if time.Since(last) >= time.Second {
 			last = time.Now()
-			c.progress("  rendering %d/%d: %s", done, total, what)
+			b.Progressf("  rendering %d/%d: %s", done, total, what)
 		}
 	}
 	for _, side := range []*Side{rep.A, rep.B} {
@@ -115,9 +107,9 @@ func (c *Config) render(rep *Report) error {
 			if kind == "trace" || kind == "sched" {
 				continue // the trace is read with go tool trace; its sched profile with pprof -top
 			}
-			for _, v := range c.views(kind) {
+			for _, v := range views(cmp, kind) {
 				step(side.Name + " " + v.name())
-				if err := c.page(rep, side, v, path); err != nil {
+				if err := b.page(cmp, rep, side, v, path); err != nil {
 					return err
 				}
 			}
@@ -131,24 +123,24 @@ func (c *Config) render(rep *Report) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, kind := range c.diffKinds() {
-		a, b := rep.A.Profiles[kind], rep.B.Profiles[kind]
-		if a == "" || b == "" {
+	for _, kind := range diffKinds(cmp) {
+		before, after := rep.A.Profiles[kind], rep.B.Profiles[kind]
+		if before == "" || after == "" {
 			continue
 		}
 		alignedA, alignedB := filepath.Join(tmp, "before-"+kind+".pb.gz"), filepath.Join(tmp, "after-"+kind+".pb.gz")
-		if err := flame.AlignStages(a, alignedA); err != nil {
+		if err := flame.AlignStages(before, alignedA); err != nil {
 			return err
 		}
-		if err := flame.AlignStages(b, alignedB); err != nil {
+		if err := flame.AlignStages(after, alignedB); err != nil {
 			return err
 		}
-		for _, v := range c.views(kind) {
+		for _, v := range views(cmp, kind) {
 			if _, done := rep.Flamegraphs["before→after: "+v.name()]; done {
 				continue
 			}
 			step("diff " + v.name())
-			if err := c.diffPage(rep, v, a, b, alignedA, alignedB); err != nil {
+			if err := b.diffPage(cmp, rep, v, before, after, alignedA, alignedB); err != nil {
 				return err
 			}
 		}
@@ -157,7 +149,7 @@ func (c *Config) render(rep *Report) error {
 }
 
 // page renders one side's profile in one view, with its top table.
-func (c *Config) page(rep *Report, side *Side, v view, path string) error {
+func (b *Bench) page(cmp *Comparison, rep *Report, side *Side, v view, path string) error {
 	html := strings.TrimSuffix(filepath.Base(path), ".pb.gz") + v.suffix + ".html"
 	var flags []string
 	if v.sample != "" {
@@ -168,16 +160,16 @@ func (c *Config) page(rep *Report, side *Side, v view, path string) error {
 		return err
 	}
 	p := flame.Page{
-		Title: fmt.Sprintf("%s %s: %s profile (%s)", c.title(), side.Name, v.name(), side.Impl),
+		Title: fmt.Sprintf("%s %s: %s profile (%s)", cmp.Title, side.Name, v.name(), side.Impl),
 		About: about(v, sum),
 		Live:  "go tool pprof -http=127.0.0.1:8081 " + strings.Join(append(flags, path), " "),
 		Back:  "report.html",
 	}
-	if err := flame.HTML(path, filepath.Join(c.OutDir, html), p, flags...); err != nil {
+	if err := flame.HTML(path, filepath.Join(b.OutDir, html), p, flags...); err != nil {
 		return err
 	}
 	rep.Flamegraphs[fmt.Sprintf("%s: %s", side.Name, v.name())] = html
-	if v.suffix == "" && (v.kind == "cpu" || v.kind == "fgprof" || v.kind == "allocs" || v.kind == c.Lab.Profile) {
+	if v.suffix == "" && (v.kind == "cpu" || v.kind == "fgprof" || v.kind == "allocs" || v.kind == cmp.Profile) {
 		top, err := flame.Top(path, 10, flags...)
 		if err != nil {
 			return err
@@ -188,7 +180,7 @@ func (c *Config) page(rep *Report, side *Side, v view, path string) error {
 }
 
 // diffPage renders after minus before, from the aligned copies.
-func (c *Config) diffPage(rep *Report, v view, a, b, alignedA, alignedB string) error {
+func (b *Bench) diffPage(cmp *Comparison, rep *Report, v view, before, after, alignedA, alignedB string) error {
 	// -normalize scales the after profile to the before one's total: the
 	// profiled legs differ in length (each does a few seconds of its own
 	// side's work), and a raw difference would mostly show that.
@@ -196,23 +188,23 @@ func (c *Config) diffPage(rep *Report, v view, a, b, alignedA, alignedB string) 
 	if v.sample != "" {
 		flags = append(flags, "-sample_index="+v.sample)
 	}
-	sum, err := flame.Summarize(a, v.sample)
+	sum, err := flame.Summarize(before, v.sample)
 	if err != nil {
 		return err
 	}
 	p := flame.Page{
-		Title: fmt.Sprintf("%s: %s profile, after minus before", c.title(), v.name()),
+		Title: fmt.Sprintf("%s: %s profile, after minus before", cmp.Title, v.name()),
 		About: fmt.Sprintf("The difference of the two %s profiles: after (%s), scaled to the before profile's total (pprof -normalize), minus before (%s). "+
 			"Each lab's stage is drawn under one name, labs/NN-slug/%s, whichever implementation ran, so a fix shows as the same frame shrinking, not as one frame removed and another added. "+
 			"A frame is as wide as before and after together; the coloured part of it is the change, red where its share grew, green where it shrank; hover a frame for its before and after values. "+
 			"Under details, the totals are the before profile's, and shares are of its total. The before profile: %s",
 			v.name(), rep.B.Impl, rep.A.Impl, flame.StageName, about(v, sum)),
 		Live: fmt.Sprintf("go tool pprof -http=127.0.0.1:8081 -diff_base=%s -normalize %s (the raw profiles: there the stages keep their package names)",
-			a, strings.Join(append(flags[2:], b), " ")),
+			before, strings.Join(append(flags[2:], after), " ")),
 		Back: "report.html",
 	}
 	name := "diff-" + v.name() + ".html"
-	if err := flame.HTML(alignedB, filepath.Join(c.OutDir, name), p, flags...); err != nil {
+	if err := flame.HTML(alignedB, filepath.Join(b.OutDir, name), p, flags...); err != nil {
 		return err
 	}
 	rep.Flamegraphs["before→after: "+v.name()] = name

@@ -31,7 +31,9 @@ func machine() string {
 	return fmt.Sprintf("%s, %d CPUs (%s), %s %s/%s", host, runtime.NumCPU(), model, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
-func fmtNum(v float64) string {
+// Num formats a figure as the reports print it: whole from 100 up (and
+// whole numbers), one decimal from 10, two below.
+func Num(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "n/a"
@@ -45,9 +47,7 @@ func fmtNum(v float64) string {
 
 // RatioText is the ratio column: the median per-pair ratio (after/before)
 // and its range over the pairs.
-func (m Metric) RatioText() string { return m.ratioText() }
-
-func (m Metric) ratioText() string {
+func (m Metric) RatioText() string {
 	if m.NoRatio || math.IsNaN(m.Ratio) {
 		return "n/a"
 	}
@@ -56,7 +56,7 @@ func (m Metric) ratioText() string {
 
 // WriteTable prints the terminal summary.
 func (r *Report) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "\nlab %d (%s): %s\n", r.Lab, r.Slug, r.Trick)
+	fmt.Fprintf(w, "\n%s: %s\n", r.Title, r.Trick)
 	fmt.Fprintf(w, "before: %s   after: %s   %d pairs of %d requests (%s, %d workers, %d lines each)\n\n",
 		r.A.Impl, r.B.Impl, r.Pairs, r.Load.Requests, r.Load.Mode, r.Load.Workers, r.Load.Lines)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -71,15 +71,12 @@ func (r *Report) WriteTable(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(tw, "metric\tbefore (median)\tafter (median)\tafter/before: median of pair ratios [min–max]\tverdict")
 	for _, m := range r.Metrics {
-		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\n", m.Name, m.Unit, Num(m.MedianA), Num(m.MedianB), m.RatioText(), m.Verdict())
 	}
 	fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\n",
 		r.Profile, 100*r.A.StageShare.Cum, 100*r.B.StageShare.Cum, r.A.StageShare.Of(), r.B.StageShare.Of())
 	tw.Flush()
 	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)
-	if len(r.StillBase) > 0 {
-		fmt.Fprintf(w, "still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
-	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
@@ -107,7 +104,7 @@ func write(dir string, r *Report) error {
 }
 
 func (r *Report) writeMarkdown(w io.Writer) {
-	fmt.Fprintf(w, "# lab %d (%s): before/after\n\n", r.Lab, r.Slug)
+	fmt.Fprintf(w, "# %s: before/after\n\n", r.Title)
 	fmt.Fprintf(w, "- trick: %s\n- article's claim: %s\n- measured: %s, %s\n- database: %s\n",
 		r.Trick, r.Claim, r.Started.Format("2006-01-02 15:04 MST"), r.Machine, r.Database)
 	fmt.Fprintf(w, "- work per leg: %d requests (%d warm-up not counted), %s mode, %d workers, %d lines per request, seed %d\n",
@@ -125,12 +122,9 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs, lo, hi)
 	fmt.Fprintf(w, "- the medians are per side; the ratio column is the median of the per-pair ratios (each pair ran back to back), which is why it need not equal after/before of the medians\n")
 	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
-	if len(r.StillBase) > 0 {
-		fmt.Fprintf(w, "- still at baseline on both sides (no solution yet; may cap the gain): %s\n", strings.Join(r.StillBase, ", "))
-	}
 	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before: median of pair ratios [min–max] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")
 	for _, m := range r.Metrics {
-		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, Num(m.MedianA), Num(m.MedianB), m.RatioText(), m.Verdict())
 	}
 	fmt.Fprintf(w, "| stage's share of the %s profile (cum) | %.1f%% of %s | %.1f%% of %s | | from the profiled legs |\n\n",
 		r.Profile, 100*r.A.StageShare.Cum, r.A.StageShare.Of(), 100*r.B.StageShare.Cum, r.B.StageShare.Of())
@@ -140,8 +134,8 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "\n## Every leg, in the order run\n\n| pair | side | seconds | req/s | p50 ms | p99 ms | allocs/req | GC cycles | round trips/req |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, row := range r.LegRows() {
 		l := row.Leg
-		fmt.Fprintf(w, "| %d | %s | %.1f | %s | %s | %s | %s | %d | %s |\n", row.Pair, row.Side, l.Load.Duration.Seconds(), fmtNum(l.Load.ReqPerSec),
-			fmtNum(ms(l.Load.P50)), fmtNum(ms(l.Load.P99)), fmtNum(l.AllocsPerReq), l.GCCycles, fmtNum(l.RoundTripsPerReq))
+		fmt.Fprintf(w, "| %d | %s | %.1f | %s | %s | %s | %s | %d | %s |\n", row.Pair, row.Side, l.Load.Duration.Seconds(), Num(l.Load.ReqPerSec),
+			Num(ms(l.Load.P50)), Num(ms(l.Load.P99)), Num(l.AllocsPerReq), l.GCCycles, Num(l.RoundTripsPerReq))
 	}
 	fmt.Fprintf(w, "\n## Flame graphs\n\n")
 	for _, name := range slices.Sorted(maps.Keys(r.Flamegraphs)) {
@@ -174,21 +168,20 @@ func (r *Report) Bars() []bar {
 }
 
 var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
-	"num": fmtNum, "msOf": ms, "pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"num": Num, "msOf": ms, "pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
 	"sorted": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
 }).Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>flamelab lab {{.Lab}}: before/after</title>
+<html><head><meta charset="utf-8"><title>flamelab {{.Title}}: before/after</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:12px}
 .b{fill:#c0504d}.a{fill:#4f81bd}svg text{font:12px sans-serif}
 </style></head><body>
-<h1>lab {{.Lab}} ({{.Slug}}): {{.Trick}}</h1>
+<h1>{{.Title}}: {{.Trick}}</h1>
 <p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
 <p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). {{with .Sizing}}{{.}}. {{end}}{{with .RoundTrip}}{{.}}. {{end}}The ratio column is the median of the per-pair ratios, not the ratio of the medians.
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
-{{if .StillBase}}<p>Still at baseline on both sides (no solution yet; they may cap the gain): {{range .StillBase}}{{.}} {{end}}</p>{{end}}
 <table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{.RatioText}}</td><td>{{.Verdict}}</td></tr>
 {{end}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
@@ -281,16 +274,3 @@ func Prune(dir string, keep func(title string) bool) error {
 
 // Machine describes this machine as the reports do.
 func Machine() string { return machine() }
-
-// LoadCapstone reads the capstone.json a capstone run wrote in dir.
-func LoadCapstone(dir string) (*Capstone, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "capstone.json"))
-	if err != nil {
-		return nil, err
-	}
-	cs := &Capstone{}
-	if err := json.Unmarshal(b, cs); err != nil {
-		return nil, fmt.Errorf("%s/capstone.json: %w", dir, err)
-	}
-	return cs, nil
-}

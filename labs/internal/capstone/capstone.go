@@ -1,4 +1,4 @@
-package runner
+package capstone
 
 import (
 	"context"
@@ -13,24 +13,24 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/pprof/profile"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
 )
 
-// CapstoneConfig is one make capstone run.
-type CapstoneConfig struct {
-	// Base carries the load, the server binary, the database, the output
-	// directory and the pairs of the all-baseline vs all-solution
-	// comparison; its Lab and Stages are set by RunCapstone.
-	Base Config
+// Config is one make capstone run.
+type Config struct {
+	Bench *runner.Bench
+	// Options are the headline comparison's (all-baseline against
+	// all-solution): its pairs and sizing, and the load every leg of the
+	// capstone sends (Load.Requests 0: the runner sizes the legs).
+	runner.Options
 	// Rounds: how many times every configuration of the waterfalls and
 	// the ablation is measured, round robin, each round in a rotated order.
 	Rounds int
@@ -38,12 +38,12 @@ type CapstoneConfig struct {
 	// waterfall.
 	ProfileSeconds int
 	// RoundSeconds sizes the legs of the round robin and the sweep when
-	// Base.Load.Requests is 0: the requests the all-solution server serves
-	// in this many seconds, at its rate in the headline comparison; 0
-	// means 1. (The headline comparison sizes its own legs, at
-	// Base.MinLegSeconds.) The slow configurations then run for longer,
-	// about 10 s each here; 21 configurations in three rounds must fit in
-	// make capstone's 15 minutes with the rest.
+	// Load.Requests is 0: the requests the all-solution server serves in
+	// this many seconds, at its rate in the headline comparison; 0 means
+	// 1. (The headline comparison sizes its own legs, at MinLegSeconds.)
+	// The slow configurations then run for longer, about 10 s each here;
+	// 21 configurations in three rounds must fit in make capstone's 15
+	// minutes with the rest.
 	RoundSeconds float64
 }
 
@@ -64,19 +64,19 @@ type Step struct {
 	CPUShares map[int]float64 `json:",omitempty"`
 }
 
-// Capstone is what RunCapstone measured.
-type Capstone struct {
+// Result is what Run measured; it is also written as capstone.json.
+type Result struct {
 	Started  time.Time
 	Commit   string
 	Machine  string
 	Database string
 	Load     load.Spec
 	Rounds   int
-	Compare  *Report // all-baseline against all-solution, alternating
-	Article  []Step  // fixing labs 1, 2, ..., 7 in turn
-	Profiled []Step  // fixing, at each step, the stage the profile shows widest
-	Ablation []Step  // all-solution with one stage put back to baseline
-	Final    float64 // the all-solution median req/s of the round robin
+	Compare  *runner.Report // all-baseline against all-solution, alternating
+	Article  []Step         // fixing labs 1, 2, ..., 7 in turn
+	Profiled []Step         // fixing, at each step, the stage the profile shows widest
+	Ablation []Step         // all-solution with one stage put back to baseline
+	Final    float64        // the all-solution median req/s of the round robin
 	// The machine's ceilings for the same work, measured in the same round
 	// robin: HTTP, a server that only reads the bodies (req/s); Copy, the
 	// database ingesting the same rows with CopyFrom in batches of 50,000,
@@ -101,7 +101,7 @@ type Capstone struct {
 	// one, a ceiling below what it bounds), printed at the report's top.
 	Warnings []string `json:",omitempty"`
 	// RoundTrip: one round trip to the run's database.
-	RoundTrip *RoundTrip `json:",omitempty"`
+	RoundTrip *runner.RoundTrip `json:",omitempty"`
 	Cores     int
 	// HTTPLoadMS and HTTPServerMS: CPU per request of the load generator
 	// and of the do-nothing server, on each HTTP ceiling leg.
@@ -129,13 +129,7 @@ var sweepWorkers = []int{8, 32, 64, 128}
 
 // stagesOf returns the -stages value with exactly the labs in fixed at
 // their solution.
-func stagesOf(fixed []int) string {
-	parts := []string{"all=baseline"}
-	for _, n := range slices.Sorted(slices.Values(fixed)) {
-		parts = append(parts, fmt.Sprintf("%d=solution", n))
-	}
-	return strings.Join(parts, ",")
-}
+func stagesOf(fixed []int) string { return labs.Fix(fixed...).Flag() }
 
 // handler matches the server's request handler frame: the shares of the
 // profile order are shares of the time requests spent in it.
@@ -196,53 +190,55 @@ func Choose(wall, cpu map[int]float64) int {
 	return best
 }
 
-// RunCapstone measures the whole server: all-baseline against
-// all-solution, what limits the fixed server, the two waterfalls, the
-// ablation and the sweep, each a step of its own below.
-func RunCapstone(ctx context.Context, cc CapstoneConfig) (*Capstone, error) {
+// Run measures the whole server: all-baseline against all-solution, what
+// limits the fixed server, the two waterfalls, the ablation and the sweep,
+// each a step of its own below, and writes capstone.json, .md and .html to
+// cfg.Bench.OutDir.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
-	c := cc.Base
-	c.started = start
-	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+	b := cfg.Bench
+	if err := os.MkdirAll(b.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	cs := &Capstone{Started: start, Commit: c.Commit, Machine: machine(), Database: strings.TrimPrefix(c.DB.String(), "database: "), Load: c.Load, Rounds: cc.Rounds}
-	if err := cs.headline(ctx, &c, cc.RoundSeconds); err != nil {
+	cs := &Result{Started: start, Commit: b.Commit, Database: strings.TrimPrefix(b.DB.String(), "database: "), Load: cfg.Load, Rounds: cfg.Rounds}
+	round, err := cs.headline(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
-	prof, err := c.profileOrder(ctx, cc.ProfileSeconds)
+	prof, err := profileOrder(ctx, b, round, cfg.ProfileSeconds)
 	if err != nil {
 		return nil, err
 	}
 	art, abl := articleOrder(), ablation()
-	if err := cs.roundRobin(ctx, c, cc.Rounds, art, prof, abl); err != nil {
+	if err := cs.roundRobin(ctx, b, round, cfg.Rounds, art, prof, abl); err != nil {
 		return nil, err
 	}
-	if err := cs.sweep(ctx, c); err != nil {
+	if err := cs.sweep(ctx, b, round); err != nil {
 		return nil, err
 	}
 	cs.Warnings = cs.implausible()
 	cs.ElapsedSecs = time.Since(start).Seconds()
-	return cs, cs.write(c.OutDir)
+	return cs, cs.write(b.OutDir)
 }
 
 // headline is step 1: all-baseline against all-solution, alternating, with
 // every metric and profile a lab has and the CPU of each process; then the
-// fixed server's wall clock by stage, and the work of the round robin's
-// legs (c.Load.Requests), sized from the fixed server's rate.
-func (cs *Capstone) headline(ctx context.Context, c *Config, roundSeconds float64) error {
-	cmp := *c
-	cmp.Lab = &labs.Lab{Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof"}
-	cmp.Stages = &[2]string{stagesOf(nil), stagesOf(allLabs())}
-	cmp.Candidate = labs.Solution // every stage's, as the report's after side says
-	cmp.OutDir = filepath.Join(c.OutDir, "compare")
-	cmp.ProcessCPU = true
-	c.progress("capstone: all-baseline against all-solution, %d alternating pairs", c.Pairs)
-	rep, err := Run(ctx, cmp)
+// fixed server's wall clock by stage. It returns the work of the round
+// robin's legs, sized from the fixed server's rate.
+func (cs *Result) headline(ctx context.Context, cfg Config) (round runner.Work, err error) {
+	opt := cfg.Options
+	opt.ProcessCPU = true
+	cfg.Bench.Progressf("capstone: all-baseline against all-solution, %d alternating pairs", cfg.Pairs)
+	rep, err := cfg.Bench.In(filepath.Join(cfg.Bench.OutDir, "compare")).Compare(ctx, runner.Comparison{
+		Title: "capstone", Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof",
+		A:       &runner.Side{Name: "before", Impl: labs.Baseline, Stages: stagesOf(nil)},
+		B:       &runner.Side{Name: "after", Impl: labs.Solution, Stages: stagesOf(labs.Numbers())},
+		Options: opt,
+	})
 	if err != nil {
-		return fmt.Errorf("all-baseline against all-solution: %w", err)
+		return round, fmt.Errorf("all-baseline against all-solution: %w", err)
 	}
-	cs.Compare, cs.Load = rep, rep.Load
+	cs.Compare, cs.Load, cs.Machine = rep, rep.Load, rep.Machine
 	cs.RoundTrip, cs.Cores = rep.RoundTrip, runtime.NumCPU()
 	if len(rep.B.Legs) > 0 && rep.B.Legs[0].CPU != nil {
 		var per, ld []float64
@@ -250,40 +246,42 @@ func (cs *Capstone) headline(ctx context.Context, c *Config, roundSeconds float6
 			per = append(per, l.CPU.ServerMS+l.CPU.PostgresMS+l.CPU.LoadMS)
 			ld = append(ld, l.CPU.LoadMS)
 		}
-		cs.CPUPerReq, cs.LoadMS = median(per), median(ld)
-		cs.CPUBudget = cpuBudget(cs.Cores, cs.CPUPerReq)
+		cs.CPUPerReq, cs.LoadMS = runner.Median(per), runner.Median(ld)
+		cs.CPUBudget = runner.CPUBudget(cs.Cores, cs.CPUPerReq)
 	}
 	if path := rep.B.Profiles["fgprof"]; path != "" {
 		p, err := flame.Load(path)
 		if err != nil {
-			return err
+			return round, err
 		}
 		if cs.Wall, err = WallClockOf(p); err != nil {
-			return fmt.Errorf("the fixed server's wall clock: %w", err)
+			return round, fmt.Errorf("the fixed server's wall clock: %w", err)
 		}
 	}
 	cs.Limits = limits(rep)
-	if c.Load.Requests <= 0 {
+	round.Load = cfg.Load
+	if round.Load.Requests <= 0 {
 		// Every leg of the round robin gets the same work, which the
 		// fastest configuration (all-solution, give or take) serves in
-		// roundSeconds.
-		if roundSeconds <= 0 {
-			roundSeconds = 1
+		// RoundSeconds.
+		secs := cfg.RoundSeconds
+		if secs <= 0 {
+			secs = 1
 		}
 		var fast []float64
 		for _, l := range rep.B.Legs {
 			fast = append(fast, l.Load.ReqPerSec)
 		}
-		c.Load.Requests = min(SizeWork(median(fast), roundSeconds), 40_000)
-		cs.RoundSeconds = roundSeconds
+		round.Load.Requests = min(runner.SizeWork(runner.Median(fast), secs), 40_000)
+		cs.RoundSeconds = secs
 	}
-	cs.RoundRequests = c.Load.Requests
-	return nil
+	cs.RoundRequests = round.Load.Requests
+	return round, nil
 }
 
 // profileOrder is step 2: at each step, profile the server as it is and
 // fix the stage the profiles choose (Choose).
-func (c *Config) profileOrder(ctx context.Context, seconds int) ([]Step, error) {
+func profileOrder(ctx context.Context, b *runner.Bench, w runner.Work, seconds int) ([]Step, error) {
 	var fixed []int
 	prof := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
 	for len(fixed) < len(labs.All) {
@@ -296,8 +294,8 @@ func (c *Config) profileOrder(ctx context.Context, seconds int) ([]Step, error) 
 		var shares, cpuShares map[int]float64 // the last stage left needs no choosing
 		next := unfixed[0].Number
 		if len(unfixed) > 1 {
-			c.progress("capstone: profiling %s to choose the next fix", stagesOf(fixed))
-			wall, cpu, err := c.chooseProfiles(ctx, stagesOf(fixed), seconds, len(fixed))
+			b.Progressf("capstone: profiling %s to choose the next fix", stagesOf(fixed))
+			wall, cpu, err := b.UnderLoad(ctx, stagesOf(fixed), w.Load, seconds, fmt.Sprintf("choose%d", len(fixed)))
 			if err != nil {
 				return nil, err
 			}
@@ -320,7 +318,7 @@ func (c *Config) profileOrder(ctx context.Context, seconds int) ([]Step, error) 
 func articleOrder() []Step {
 	art := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
 	for i, l := range labs.All {
-		f := allLabs()[:i+1]
+		f := labs.Numbers()[:i+1]
 		art = append(art, Step{Label: fmt.Sprintf("+ lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
 	}
 	return art
@@ -331,7 +329,7 @@ func ablation() []Step {
 	var abl []Step
 	for _, l := range labs.All {
 		var f []int
-		for _, n := range allLabs() {
+		for _, n := range labs.Numbers() {
 			if n != l.Number {
 				f = append(f, n)
 			}
@@ -353,7 +351,7 @@ const httpCeiling, copyCeilingName = "ceiling: HTTP", "ceiling: COPY"
 // the ablation, the ceilings and the experiments, each measured once a
 // round, each round starting one further along, so none is always first or
 // last.
-func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, prof, abl []Step) error {
+func (cs *Result) roundRobin(ctx context.Context, b *runner.Bench, w runner.Work, rounds int, art, prof, abl []Step) error {
 	var configs []string
 	for _, steps := range [][]Step{art, prof, abl} {
 		for _, s := range steps {
@@ -365,7 +363,7 @@ func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, p
 	configs = append(configs, httpCeiling, copyCeilingName)
 	exps := experiments()
 	for i := range exps {
-		if exps[i].DBFsyncOff && c.DB.Source == postgres.SourceURL {
+		if exps[i].CommitFlushOff && b.DB.Source == postgres.SourceURL {
 			exps[i].Skipped = "the database is yours (FLAMELAB_DATABASE_URL): flamelab does not change its settings"
 			continue
 		}
@@ -375,8 +373,8 @@ func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, p
 	for r := range rounds {
 		for i := range configs {
 			name := configs[(i+r)%len(configs)]
-			c.progress("capstone: round %d/%d, configuration %d/%d: %s", r+1, rounds, i+1, len(configs), name)
-			v, err := cs.measureConfig(ctx, c, exps, name, fmt.Sprintf("r%dc%d", r, i))
+			b.Progressf("capstone: round %d/%d, configuration %d/%d: %s", r+1, rounds, i+1, len(configs), name)
+			v, err := cs.measureConfig(ctx, b, w, exps, name, fmt.Sprintf("r%dc%d", r, i))
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -386,19 +384,19 @@ func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, p
 	for _, steps := range [][]Step{art, prof, abl} {
 		for i := range steps {
 			steps[i].RPS = rps[steps[i].Stages]
-			steps[i].Median = median(steps[i].RPS)
+			steps[i].Median = runner.Median(steps[i].RPS)
 		}
 	}
 	cs.Article, cs.Profiled, cs.Ablation = art, prof, abl
 	cs.Final, cs.FinalRPS = art[len(art)-1].Median, art[len(art)-1].RPS
 	for i := range exps {
 		exps[i].RPS = rps[exps[i].Name]
-		exps[i].Median = median(exps[i].RPS)
+		exps[i].Median = runner.Median(exps[i].RPS)
 	}
 	cs.Experiments = exps
 	cs.HTTP = rps[httpCeiling]
 	if len(cs.HTTPLoadMS) > 0 {
-		cs.LoadCeiling = cpuBudget(cs.Cores, median(cs.HTTPLoadMS))
+		cs.LoadCeiling = runner.CPUBudget(cs.Cores, runner.Median(cs.HTTPLoadMS))
 	}
 	cs.HalfArticle, cs.HalfProfiled = passesHalf(art, cs.Final), passesHalf(prof, cs.Final)
 	return nil
@@ -407,15 +405,14 @@ func (cs *Capstone) roundRobin(ctx context.Context, c Config, rounds int, art, p
 // measureConfig measures one leg of the round robin's configuration name
 // and returns its req/s (for the COPY ceiling, req/s of the load's
 // requests).
-func (cs *Capstone) measureConfig(ctx context.Context, c Config, exps []Experiment, name, leg string) (float64, error) {
+func (cs *Result) measureConfig(ctx context.Context, b *runner.Bench, w runner.Work, exps []Experiment, name, leg string) (float64, error) {
 	switch name {
 	case httpCeiling:
 		// The ceiling's legs also measure the CPU the load generator
 		// spends per request: the instrument is measured first.
-		withCPU := c
-		withCPU.ProcessCPU = true
-		withCPU.Load.Requests = max(c.Load.Requests, ceilingRequests)
-		l, err := withCPU.measure(ctx, &Side{Name: "http", Stages: stagesOf(allLabs()), Args: []string{"-discard"}}, leg+"http")
+		cw := ceilingWork(w)
+		cw.ProcessCPU = true
+		l, err := b.Leg(ctx, doNothing(), cw, leg+"http")
 		if err != nil {
 			return 0, err
 		}
@@ -425,46 +422,57 @@ func (cs *Capstone) measureConfig(ctx context.Context, c Config, exps []Experime
 		}
 		return l.Load.ReqPerSec, nil
 	case copyCeilingName:
-		rowsPerSec, err := c.copyCeiling(ctx)
+		rowsPerSec, err := b.CopyCeiling(ctx, w.Load)
 		if err != nil {
 			return 0, err
 		}
-		cs.CopyRows = append(cs.CopyRows, rowsPerSec)
-		cs.CopyReqs = append(cs.CopyReqs, rowsPerSec/float64(c.Load.Lines))
-		return rowsPerSec / float64(c.Load.Lines), nil
+		perReq := rowsPerSec / float64(w.Load.Lines)
+		cs.CopyRows, cs.CopyReqs = append(cs.CopyRows, rowsPerSec), append(cs.CopyReqs, perReq)
+		return perReq, nil
 	}
 	if e := experimentNamed(exps, name); e != nil {
-		l, err := c.measureExperiment(ctx, e, leg)
+		l, err := measureExperiment(ctx, b, w, e, leg)
 		return l.Load.ReqPerSec, err
 	}
-	l, err := c.measure(ctx, &Side{Name: leg, Stages: name}, leg)
+	l, err := b.Leg(ctx, &runner.Side{Name: leg, Stages: name}, w, leg)
 	return l.Load.ReqPerSec, err
+}
+
+// doNothing is the do-nothing server (-discard): it reads each body and
+// answers, and nothing else (the runner refuses a leg in which it did more).
+func doNothing() *runner.Side {
+	return &runner.Side{Name: "http", Stages: stagesOf(nil), Args: []string{"-discard"}}
+}
+
+// ceilingWork is w with at least ceilingRequests requests: the do-nothing
+// server serves thousands a second.
+func ceilingWork(w runner.Work) runner.Work {
+	w.Load.Requests = max(w.Load.Requests, ceilingRequests)
+	return w
 }
 
 // sweep is step 4: capacity means saturated: req/s against concurrent
 // clients, both sides and the do-nothing server, alternating which goes
 // first.
-func (cs *Capstone) sweep(ctx context.Context, c Config) error {
-	for i, w := range sweepWorkers {
-		sw := c
-		sw.Load.Workers = w
-		pt := SweepPoint{Workers: w}
-		const discard = "discard"
-		sides := []string{stagesOf(nil), stagesOf(allLabs()), discard}
+func (cs *Result) sweep(ctx context.Context, b *runner.Bench, w runner.Work) error {
+	const discard = "discard"
+	for i, n := range sweepWorkers {
+		at := w
+		at.Load.Workers = n
+		pt := SweepPoint{Workers: n}
+		sides := []string{stagesOf(nil), stagesOf(labs.Numbers()), discard}
 		if i%2 == 1 {
 			slices.Reverse(sides)
 		}
 		for _, stages := range sides {
-			c.progress("capstone: sweep: %d clients, %s", w, stages)
-			side := &Side{Name: "sweep", Stages: stages}
-			leg := sw
+			b.Progressf("capstone: sweep: %d clients, %s", n, stages)
+			side, work := &runner.Side{Name: "sweep", Stages: stages}, at
 			if stages == discard {
-				side.Stages, side.Args = stagesOf(allLabs()), []string{"-discard"}
-				leg.Load.Requests = max(sw.Load.Requests, ceilingRequests)
+				side, work = doNothing(), ceilingWork(at)
 			}
-			res, err := leg.measure(ctx, side, fmt.Sprintf("sweep%d", w))
+			res, err := b.Leg(ctx, side, work, fmt.Sprintf("sweep%d", n))
 			if err != nil {
-				return fmt.Errorf("sweep at %d clients: %w", w, err)
+				return fmt.Errorf("sweep at %d clients: %w", n, err)
 			}
 			switch stages {
 			case stagesOf(nil):
@@ -480,38 +488,11 @@ func (cs *Capstone) sweep(ctx context.Context, c Config) error {
 	return nil
 }
 
-// copyCeiling empties the table and copies 50,000 rows of the load's events
-// into it with one CopyFrom (fsync on, as for the servers), returning rows
-// per second.
-func (c *Config) copyCeiling(ctx context.Context) (float64, error) {
-	if err := c.fresh(ctx); err != nil {
-		return 0, err
-	}
-	const rows = 50_000
-	perReq := max(1, c.Load.Lines)
-	src := make([][]any, 0, rows)
-	for i := 0; len(src) < rows; i++ {
-		for j, e := range load.Events(c.Load.Seed, i, perReq) {
-			if len(src) == rows {
-				break
-			}
-			src = append(src, []any{[16]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 1}, j + 1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes})
-		}
-	}
-	start := time.Now()
-	n, err := c.DB.Pool.CopyFrom(ctx, pgx.Identifier{"events"},
-		[]string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"}, pgx.CopyFromRows(src))
-	if err != nil {
-		return 0, err
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
-}
-
 // limits reads the CPU rows of the comparison: a side whose three processes
 // keep the cores busy is limited by CPU, and the process using most says by
 // whose; one that leaves them idle is waiting (on the disk, the network, or
 // on itself).
-func limits(rep *Report) []string {
+func limits(rep *runner.Report) []string {
 	get := func(name string) (a, b float64, ok bool) {
 		for _, m := range rep.Metrics {
 			if m.Name == name {
@@ -543,14 +524,6 @@ func limits(rep *Report) []string {
 	return []string{say("all-baseline", busyA, srvA, pgA, ldA), say("all-solution", busyB, srvB, pgB, ldB)}
 }
 
-func allLabs() []int {
-	var out []int
-	for _, l := range labs.All {
-		out = append(out, l.Number)
-	}
-	return out
-}
-
 // passesHalf returns the first step whose median is at least half of final.
 func passesHalf(steps []Step, final float64) int {
 	for i, s := range steps {
@@ -561,51 +534,8 @@ func passesHalf(steps []Step, final float64) int {
 	return len(steps)
 }
 
-// chooseProfiles runs stages under load and returns an fgprof profile of
-// seconds taken in the thick of it, then a CPU profile of as many seconds
-// (one after the other: fgprof's own sampling would fill a CPU profile
-// taken beside it).
-func (c *Config) chooseProfiles(ctx context.Context, stages string, seconds, step int) (wall, cpu *profile.Profile, err error) {
-	if err := c.fresh(ctx); err != nil {
-		return nil, nil, err
-	}
-	audit := filepath.Join(c.OutDir, fmt.Sprintf("audit-choose%d.log", step))
-	defer os.Remove(audit)
-	srv, err := startServer(ctx, c.ServerBin, stages, c.DB.URL, audit, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer srv.kill()
-	spec := c.Load
-	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profiles are taken
-	lctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { _, _ = load.Run(lctx, spec, nil) })
-	defer wg.Wait()
-	defer stop()
-	time.Sleep(500 * time.Millisecond) // past the first connections
-	take := func(kind, url string) (*profile.Profile, error) {
-		body, err := get(ctx, fmt.Sprintf("%s%sseconds=%d", srv.admin, url, seconds))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
-		}
-		path := filepath.Join(c.OutDir, fmt.Sprintf("choose%d-%s.pb.gz", step, kind))
-		if err := os.WriteFile(path, body, 0o644); err != nil {
-			return nil, err
-		}
-		return flame.Load(path)
-	}
-	if wall, err = take("fgprof", "/debug/fgprof?format=pprof&"); err != nil {
-		return nil, nil, err
-	}
-	if cpu, err = take("cpu", "/debug/pprof/profile?"); err != nil {
-		return nil, nil, err
-	}
-	return wall, cpu, nil
-}
-
 // write saves capstone.json, capstone.md and capstone.html in dir.
-func (cs *Capstone) write(dir string) error {
+func (cs *Result) write(dir string) error {
 	js, err := json.MarshalIndent(cs, "", "  ")
 	if err != nil {
 		return err
@@ -627,7 +557,7 @@ func (cs *Capstone) write(dir string) error {
 }
 
 // Text is WriteText's output, for the HTML page.
-func (cs *Capstone) Text() string {
+func (cs *Result) Text() string {
 	var b strings.Builder
 	cs.WriteText(&b)
 	return b.String()
@@ -637,7 +567,7 @@ func (cs *Capstone) Text() string {
 //
 // It is long on purpose: it prints one report top to bottom, a section per
 // block, in the order a reader reads it.
-func (cs *Capstone) WriteText(w io.Writer) {
+func (cs *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "# capstone: all seven fixes\n\n")
 	for _, warn := range cs.Warnings {
 		fmt.Fprintf(w, "**WARNING: implausible figure, a bug until explained:** %s\n\n", warn)
@@ -661,7 +591,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 	if r := cs.Compare; r != nil && len(r.Metrics) > 0 {
 		fmt.Fprintf(w, "## all-baseline against all-solution\n\n| metric | all-baseline (median) | all-solution (median) | ratio: median of pair ratios [min–max] | verdict |\n|---|---|---|---|---|\n")
 		for _, m := range r.Metrics {
-			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, fmtNum(m.MedianA), fmtNum(m.MedianB), m.ratioText(), m.Verdict())
+			fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, runner.Num(m.MedianA), runner.Num(m.MedianB), m.RatioText(), m.Verdict())
 		}
 		fmt.Fprintf(w, "\narticle's claim: %s\n\n", r.Claim)
 		if len(cs.Limits) > 0 {
@@ -678,9 +608,9 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			// The CPU budget is the fixed server's own (its CPU per
 			// request); a further fix could lower it. HTTP and COPY bound
 			// any server that does this work.
-			ceiling := min(median(cs.HTTP), median(cs.CopyReqs))
+			ceiling := min(runner.Median(cs.HTTP), runner.Median(cs.CopyReqs))
 			fmt.Fprintf(w, "With %d clients, the lower of the HTTP and COPY ceilings is %s req/s: the most any server doing this work could gain over the all-baseline server (%s req/s) at this concurrency is %.1fx; a 30x gain would need %s req/s.\n\n",
-				cs.Load.Workers, fmtNum(ceiling), fmtNum(base), ceiling/base, fmtNum(30*base))
+				cs.Load.Workers, runner.Num(ceiling), runner.Num(base), ceiling/base, runner.Num(30*base))
 		}
 	}
 	table := func(title string, steps []Step, shares bool) {
@@ -699,7 +629,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			if base > 0 {
 				ratio = s.Median / base
 			}
-			fmt.Fprintf(w, "| %s | %s | [%s–%s] | %.2fx |", s.Label, fmtNum(s.Median), fmtNum(lo), fmtNum(hi), ratio)
+			fmt.Fprintf(w, "| %s | %s | [%s–%s] | %.2fx |", s.Label, runner.Num(s.Median), runner.Num(lo), runner.Num(hi), ratio)
 			if shares {
 				var parts []string
 				for _, k := range slices.Sorted(maps.Keys(s.Shares)) {
@@ -718,7 +648,7 @@ func (cs *Capstone) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "## Capacity: req/s against concurrent clients (one leg each)\n\n| clients | all-baseline | all-solution | HTTP ceiling (a do-nothing server) | all-solution / ceiling |\n|---|---|---|---|---|\n")
 		var bestB, bestS, bestH SweepPoint
 		for _, p := range cs.Sweep {
-			fmt.Fprintf(w, "| %d | %s | %s | %s | %.0f%% |\n", p.Workers, fmtNum(p.Baseline), fmtNum(p.Solution), fmtNum(p.HTTP), 100*p.Solution/max(p.HTTP, 1))
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %.0f%% |\n", p.Workers, runner.Num(p.Baseline), runner.Num(p.Solution), runner.Num(p.HTTP), 100*p.Solution/max(p.HTTP, 1))
 			if p.Baseline > bestB.Baseline {
 				bestB = p
 			}
@@ -730,20 +660,20 @@ func (cs *Capstone) WriteText(w io.Writer) {
 			}
 		}
 		fmt.Fprintf(w, "\nCapacity (the highest of each column): all-baseline %s req/s at %d clients, all-solution %s req/s at %d clients: %.1fx. The do-nothing server's best, %s req/s at %d clients, is %.1fx the baseline's best: the most any fix could gain on this machine at these concurrencies; 30x would need %s req/s.\n\n",
-			fmtNum(bestB.Baseline), bestB.Workers, fmtNum(bestS.Solution), bestS.Workers, bestS.Solution/max(bestB.Baseline, 1),
-			fmtNum(bestH.HTTP), bestH.Workers, bestH.HTTP/max(bestB.Baseline, 1), fmtNum(30*bestB.Baseline))
+			runner.Num(bestB.Baseline), bestB.Workers, runner.Num(bestS.Solution), bestS.Workers, bestS.Solution/max(bestB.Baseline, 1),
+			runner.Num(bestH.HTTP), bestH.Workers, bestH.HTTP/max(bestB.Baseline, 1), runner.Num(30*bestB.Baseline))
 	}
 	table("Waterfall, the article's order", cs.Article, false)
 	table("Waterfall, the profile's order", cs.Profiled, true)
 	fmt.Fprintf(w, "The profile's order is chosen by the tool: at each step, the stage with the largest share of the request handler's wall clock (fgprof), and of the stages within %.0f points of it, the one with most of its CPU.\n\n", 100*nearTie)
-	fmt.Fprintf(w, "Half of the final speed (%s req/s) is passed after %d step(s) in the article's order and %d in the profile's.\n\n", fmtNum(cs.Final), cs.HalfArticle, cs.HalfProfiled)
+	fmt.Fprintf(w, "Half of the final speed (%s req/s) is passed after %d step(s) in the article's order and %d in the profile's.\n\n", runner.Num(cs.Final), cs.HalfArticle, cs.HalfProfiled)
 	fmt.Fprintf(w, "## Ablation: all-solution with one stage back at baseline\n\n| configuration | req/s (median) | x all-solution |\n|---|---|---|\n")
 	for _, s := range cs.Ablation {
 		ratio := 0.0
 		if cs.Final > 0 {
 			ratio = s.Median / cs.Final
 		}
-		fmt.Fprintf(w, "| %s | %s | %.2fx |\n", s.Label, fmtNum(s.Median), ratio)
+		fmt.Fprintf(w, "| %s | %s | %.2fx |\n", s.Label, runner.Num(s.Median), ratio)
 	}
 }
 
@@ -755,7 +685,7 @@ type Bar struct {
 }
 
 // Bars returns one chart's bars, scaled to the widest.
-func (cs *Capstone) Bars(steps []Step) []Bar {
+func (cs *Result) Bars(steps []Step) []Bar {
 	top := 0.0
 	for _, s := range steps {
 		top = max(top, s.Median)
@@ -772,7 +702,7 @@ func (cs *Capstone) Bars(steps []Step) []Bar {
 }
 
 var capstoneHTML = template.Must(template.New("capstone").Funcs(template.FuncMap{
-	"num": fmtNum,
+	"num": runner.Num,
 	"chart": func(class string, bars []Bar) struct {
 		Class string
 		Bars  []Bar
@@ -813,4 +743,17 @@ func experimentNamed(exps []Experiment, name string) *Experiment {
 		}
 	}
 	return nil
+}
+
+// Load reads the capstone.json a capstone run wrote in dir.
+func Load(dir string) (*Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "capstone.json"))
+	if err != nil {
+		return nil, err
+	}
+	cs := &Result{}
+	if err := json.Unmarshal(b, cs); err != nil {
+		return nil, fmt.Errorf("%s/capstone.json: %w", dir, err)
+	}
+	return cs, nil
 }

@@ -1,4 +1,4 @@
-package runner
+package capstone
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/flamelab/flamelab/labs"
 	"github.com/flamelab/flamelab/labs/internal/flame"
+	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
 )
 
@@ -30,11 +31,11 @@ type Experiment struct {
 	// Combined: it removes several suspects at once; the limiter is named
 	// from the single ones, the combination said beside it.
 	Combined bool `json:",omitempty"`
-	// DBFsyncOff runs the leg without the database's commit flush
+	// CommitFlushOff runs the leg without the database's commit flush
 	// (synchronous_commit=off, reset after the leg; see setCommitFlush).
-	DBFsyncOff bool
-	RPS        []float64
-	Median     float64
+	CommitFlushOff bool
+	RPS            []float64
+	Median         float64
 	// Skipped says why it was not measured (a database that is not
 	// flamelab's own is never reconfigured); empty when it was.
 	Skipped string `json:",omitempty"`
@@ -44,9 +45,9 @@ type Experiment struct {
 // them.
 func experiments() []Experiment {
 	return []Experiment{
-		{Name: "experiment: database commit flush off", Suspect: "the database's commit flush (the WAL fsync a commit waits for)", DBFsyncOff: true},
+		{Name: "experiment: database commit flush off", Suspect: "the database's commit flush (the WAL fsync a commit waits for)", CommitFlushOff: true},
 		{Name: "experiment: audit fsync off", Suspect: "the audit trail's fsyncs (group commit)", Args: []string{"-experiment-no-audit-fsync"}},
-		{Name: "experiment: both fsyncs off", Suspect: "the disk, both flushes", Args: []string{"-experiment-no-audit-fsync"}, DBFsyncOff: true, Combined: true},
+		{Name: "experiment: both fsyncs off", Suspect: "the disk, both flushes", Args: []string{"-experiment-no-audit-fsync"}, CommitFlushOff: true, Combined: true},
 	}
 }
 
@@ -58,18 +59,18 @@ func experiments() []Experiment {
 // waits for, while the WAL writer still flushes in the background. Only on
 // a database flamelab started for this run: someone's own database is never
 // reconfigured.
-func (c *Config) setCommitFlush(ctx context.Context, on bool) error {
-	if c.DB.Source == postgres.SourceURL {
+func setCommitFlush(ctx context.Context, db *postgres.Database, on bool) error {
+	if db.Source == postgres.SourceURL {
 		return fmt.Errorf("the database is yours (%s): flamelab does not change its settings", postgres.EnvDatabaseURL)
 	}
 	stmt, want := "SET synchronous_commit = off", "off"
 	if on {
 		stmt, want = "RESET synchronous_commit", "on"
 	}
-	if _, err := c.DB.Pool.Exec(ctx, fmt.Sprintf("DO $$ BEGIN EXECUTE format('ALTER DATABASE %%I %s', current_database()); END $$", stmt)); err != nil {
+	if _, err := db.Pool.Exec(ctx, fmt.Sprintf("DO $$ BEGIN EXECUTE format('ALTER DATABASE %%I %s', current_database()); END $$", stmt)); err != nil {
 		return fmt.Errorf("ALTER DATABASE %s: %w", stmt, err)
 	}
-	conn, err := pgx.Connect(ctx, c.DB.URL)
+	conn, err := pgx.Connect(ctx, db.URL)
 	if err != nil {
 		return err
 	}
@@ -85,14 +86,14 @@ func (c *Config) setCommitFlush(ctx context.Context, on bool) error {
 }
 
 // measureExperiment runs one leg of e on the all-solution server.
-func (c *Config) measureExperiment(ctx context.Context, e *Experiment, name string) (Leg, error) {
-	if e.DBFsyncOff {
-		if err := c.setCommitFlush(ctx, false); err != nil {
-			return Leg{}, err
+func measureExperiment(ctx context.Context, b *runner.Bench, w runner.Work, e *Experiment, name string) (runner.Leg, error) {
+	if e.CommitFlushOff {
+		if err := setCommitFlush(ctx, b.DB, false); err != nil {
+			return runner.Leg{}, err
 		}
-		defer func() { _ = c.setCommitFlush(context.WithoutCancel(ctx), true) }()
+		defer func() { _ = setCommitFlush(context.WithoutCancel(ctx), b.DB, true) }()
 	}
-	return c.measure(ctx, &Side{Name: name, Stages: stagesOf(allLabs()), Args: e.Args}, name)
+	return b.Leg(ctx, &runner.Side{Name: name, Stages: stagesOf(labs.Numbers()), Args: e.Args}, w, name)
 }
 
 // WallClock is where the fixed server's requests spend their wall-clock
@@ -181,15 +182,6 @@ func WallClockOf(p *profile.Profile) (*WallClock, error) {
 	return w, nil
 }
 
-// cpuBudget is the most req/s the machine's cores allow at the given CPU
-// per request (ms) of the server, Postgres and the load generator.
-func cpuBudget(cores int, msPerReq float64) float64 {
-	if msPerReq <= 0 {
-		return 0
-	}
-	return float64(cores) * 1000 / msPerReq
-}
-
 // spread is max/min of v, 1 when there is nothing to compare.
 func spread(v []float64) float64 {
 	if len(v) < 2 || slices.Min(v) <= 0 {
@@ -201,7 +193,7 @@ func spread(v []float64) float64 {
 // implausible returns the warnings a report must print at its top: a
 // server that beats the do-nothing server beyond the ceiling's spread, or
 // a ceiling slower than what it bounds. Each is a bug until explained.
-func (cs *Capstone) implausible() []string {
+func (cs *Result) implausible() []string {
 	var out []string
 	if len(cs.HTTP) > 0 {
 		top := slices.Max(cs.HTTP)
@@ -210,29 +202,29 @@ func (cs *Capstone) implausible() []string {
 			for _, s := range steps {
 				if !seen[s.Stages] && s.Median > top {
 					seen[s.Stages] = true
-					out = append(out, fmt.Sprintf("%s (%s req/s) is faster than the do-nothing server's best leg (%s req/s): the ceiling is not a ceiling", s.Stages, fmtNum(s.Median), fmtNum(top)))
+					out = append(out, fmt.Sprintf("%s (%s req/s) is faster than the do-nothing server's best leg (%s req/s): the ceiling is not a ceiling", s.Stages, runner.Num(s.Median), runner.Num(top)))
 				}
 			}
 		}
 		for _, e := range cs.Experiments {
 			if e.Median > top {
-				out = append(out, fmt.Sprintf("%s (%s req/s) is faster than the do-nothing server's best leg (%s req/s)", e.Name, fmtNum(e.Median), fmtNum(top)))
+				out = append(out, fmt.Sprintf("%s (%s req/s) is faster than the do-nothing server's best leg (%s req/s)", e.Name, runner.Num(e.Median), runner.Num(top)))
 			}
 		}
 	}
 	for _, p := range cs.Sweep {
 		if p.HTTP > 0 && p.Solution > 1.1*p.HTTP {
-			out = append(out, fmt.Sprintf("at %d clients the fixed server (%s req/s) beat the do-nothing server (%s req/s) by more than 10%%", p.Workers, fmtNum(p.Solution), fmtNum(p.HTTP)))
+			out = append(out, fmt.Sprintf("at %d clients the fixed server (%s req/s) beat the do-nothing server (%s req/s) by more than 10%%", p.Workers, runner.Num(p.Solution), runner.Num(p.HTTP)))
 		}
 	}
 	if len(cs.CopyReqs) > 0 && cs.Final > slices.Max(cs.CopyReqs) {
-		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than the database's COPY of the same rows (%s req/s at best): that ceiling does not bound it", fmtNum(cs.Final), fmtNum(slices.Max(cs.CopyReqs))))
+		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than the database's COPY of the same rows (%s req/s at best): that ceiling does not bound it", runner.Num(cs.Final), runner.Num(slices.Max(cs.CopyReqs))))
 	}
 	if cs.CPUBudget > 0 && cs.Final > 1.1*cs.CPUBudget {
-		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than its CPU budget allows (%s req/s): the CPU per request comes from /proc's 10 ms ticks over the headline's legs, too coarse for legs this short, or the headline legs ran slower than the round robin's", fmtNum(cs.Final), fmtNum(cs.CPUBudget)))
+		out = append(out, fmt.Sprintf("the fixed server (%s req/s) is faster than its CPU budget allows (%s req/s): the CPU per request comes from /proc's 10 ms ticks over the headline's legs, too coarse for legs this short, or the headline legs ran slower than the round robin's", runner.Num(cs.Final), runner.Num(cs.CPUBudget)))
 	}
-	if len(cs.HTTP) > 0 && cs.LoadCeiling > 0 && median(cs.HTTP) > 1.1*cs.LoadCeiling {
-		out = append(out, fmt.Sprintf("the do-nothing server (%s req/s) is faster than the load generator's CPU allows (%s req/s): its CPU figures are wrong", fmtNum(median(cs.HTTP)), fmtNum(cs.LoadCeiling)))
+	if len(cs.HTTP) > 0 && cs.LoadCeiling > 0 && runner.Median(cs.HTTP) > 1.1*cs.LoadCeiling {
+		out = append(out, fmt.Sprintf("the do-nothing server (%s req/s) is faster than the load generator's CPU allows (%s req/s): its CPU figures are wrong", runner.Num(runner.Median(cs.HTTP)), runner.Num(cs.LoadCeiling)))
 	}
 	return out
 }
@@ -241,14 +233,14 @@ func (cs *Capstone) implausible() []string {
 // its slowest round above the fixed server's fastest. With three rounds of
 // one-second legs, a median a little higher is noise (the fixed server's own
 // rounds spread by a tenth or more).
-func (cs *Capstone) beyond(e *Experiment) bool {
+func (cs *Result) beyond(e *Experiment) bool {
 	return e.Skipped == "" && len(e.RPS) > 0 && len(cs.FinalRPS) > 0 && slices.Min(e.RPS) > slices.Max(cs.FinalRPS)
 }
 
 // limiter names what limits the fixed server from the same run's figures:
 // the experiment whose every leg beat the fixed server's, else the CPU when
 // the budget is nearly spent, else where the wall clock goes.
-func (cs *Capstone) limiter() string {
+func (cs *Result) limiter() string {
 	noise := spread(cs.FinalRPS)
 	var best *Experiment
 	for i := range cs.Experiments {
@@ -275,7 +267,7 @@ func (cs *Capstone) limiter() string {
 		// round robin's spread) counts.
 		if last.Workers > first.Workers && first.Solution > 0 && last.Solution > max(noise, 1.1)*first.Solution {
 			more = fmt.Sprintf(" More clients help too: %s req/s at %d clients against %s at %d, so requests wait for one another (in a queue, for a batch), not for a resource that is used up.",
-				fmtNum(last.Solution), last.Workers, fmtNum(first.Solution), first.Workers)
+				runner.Num(last.Solution), last.Workers, runner.Num(first.Solution), first.Workers)
 		}
 	}
 	busy := 0.0
@@ -284,7 +276,7 @@ func (cs *Capstone) limiter() string {
 	}
 	switch {
 	case best != nil:
-		return fmt.Sprintf("The limiter is %s: without it every leg of the fixed server was faster, %s req/s, %.2fx (its own rounds spread %.2fx).%s%s", best.Suspect, fmtNum(best.Median), best.Median/cs.Final, noise, combined, more)
+		return fmt.Sprintf("The limiter is %s: without it every leg of the fixed server was faster, %s req/s, %.2fx (its own rounds spread %.2fx).%s%s", best.Suspect, runner.Num(best.Median), best.Median/cs.Final, noise, combined, more)
 	case busy >= 0.85:
 		return fmt.Sprintf("The limiter is the CPU: the fixed server uses %.0f%% of what the cores allow at its CPU per request, and no experiment's legs all beat it (its own rounds spread %.2fx).%s%s", 100*busy, noise, combined, more)
 	}
@@ -300,28 +292,28 @@ func (cs *Capstone) limiter() string {
 }
 
 // writeLimits prints the ceilings, the wall clock and the experiments.
-func (cs *Capstone) writeLimits(w io.Writer) {
+func (cs *Result) writeLimits(w io.Writer) {
 	fmt.Fprintf(w, "## What limits the fixed server\n\n")
 	fmt.Fprintf(w, "The fixed server served %s req/s in the round robin (median of %d rounds [%s–%s]), with %d clients of %d lines per request.\n\n",
-		fmtNum(cs.Final), len(cs.FinalRPS), fmtNum(minOf(cs.FinalRPS)), fmtNum(maxOf(cs.FinalRPS)), cs.Load.Workers, cs.Load.Lines)
+		runner.Num(cs.Final), len(cs.FinalRPS), runner.Num(lowest(cs.FinalRPS)), runner.Num(highest(cs.FinalRPS)), cs.Load.Workers, cs.Load.Lines)
 	fmt.Fprintf(w, "| ceiling, same clients and bodies | req/s | the fixed server is | how it was measured |\n|---|---|---|---|\n")
 	row := func(name string, v float64, how string) {
 		if v > 0 {
-			fmt.Fprintf(w, "| %s | %s | %.0f%% of it | %s |\n", name, fmtNum(v), 100*cs.Final/v, how)
+			fmt.Fprintf(w, "| %s | %s | %.0f%% of it | %s |\n", name, runner.Num(v), 100*cs.Final/v, how)
 		}
 	}
 	if len(cs.HTTP) > 0 {
-		row("HTTP: a server that does nothing", median(cs.HTTP), fmt.Sprintf("-discard, proven to do nothing on every leg (0 rows, 0 round trips, 0 fsyncs, no audit file); [%s–%s]", fmtNum(slices.Min(cs.HTTP)), fmtNum(slices.Max(cs.HTTP))))
+		row("HTTP: a server that does nothing", runner.Median(cs.HTTP), fmt.Sprintf("-discard, proven to do nothing on every leg (0 rows, 0 round trips, 0 fsyncs, no audit file); [%s–%s]", runner.Num(slices.Min(cs.HTTP)), runner.Num(slices.Max(cs.HTTP))))
 	}
-	row("the load generator's own", cs.LoadCeiling, fmt.Sprintf("%d cores / its CPU per request against the do-nothing server (%.3f ms)", cs.Cores, median(cs.HTTPLoadMS)))
+	row("the load generator's own", cs.LoadCeiling, fmt.Sprintf("%d cores / its CPU per request against the do-nothing server (%.3f ms)", cs.Cores, runner.Median(cs.HTTPLoadMS)))
 	if len(cs.CopyReqs) > 0 {
-		row("the database's ingest: CopyFrom, fsync on", median(cs.CopyReqs), fmt.Sprintf("%s rows/s in batches of 50,000, over %d lines per request", fmtNum(median(cs.CopyRows)), cs.Load.Lines))
+		row("the database's ingest: CopyFrom, fsync on", runner.Median(cs.CopyReqs), fmt.Sprintf("%s rows/s in batches of 50,000, over %d lines per request", runner.Num(runner.Median(cs.CopyRows)), cs.Load.Lines))
 	}
 	row("the CPU budget", cs.CPUBudget, fmt.Sprintf("%d cores / (server + Postgres + load generator CPU per request of the fixed server: %.3f ms)", cs.Cores, cs.CPUPerReq))
 	fmt.Fprintln(w)
 	if len(cs.HTTP) > 0 {
 		fmt.Fprintf(w, "The instrument, measured first: against the do-nothing server the load generator spent %.3f ms of CPU per request (the do-nothing server %.3f ms), so on this machine it could not send more than %s req/s even if it had the cores to itself; it is %.0f%% of the CPU per request the fixed server's legs cost all three processes.\n\n",
-			median(cs.HTTPLoadMS), median(cs.HTTPServerMS), fmtNum(cs.LoadCeiling), 100*cs.LoadMS/max(cs.CPUPerReq, 1e-9))
+			runner.Median(cs.HTTPLoadMS), runner.Median(cs.HTTPServerMS), runner.Num(cs.LoadCeiling), 100*cs.LoadMS/max(cs.CPUPerReq, 1e-9))
 	}
 	if wc := cs.Wall; wc != nil {
 		in := 1.0
@@ -342,7 +334,7 @@ func (cs *Capstone) writeLimits(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	if len(cs.Experiments) > 0 {
-		fmt.Fprintf(w, "One experiment per suspect, each a configuration of the round robin (all-solution otherwise; the fixed server's own legs: [%s–%s]); an experiment counts only if every one of its legs beat every leg of the fixed server:\n\n| suspect | experiment | req/s (median) | [min–max] | x the fixed server |\n|---|---|---|---|---|\n", fmtNum(minOf(cs.FinalRPS)), fmtNum(maxOf(cs.FinalRPS)))
+		fmt.Fprintf(w, "One experiment per suspect, each a configuration of the round robin (all-solution otherwise; the fixed server's own legs: [%s–%s]); an experiment counts only if every one of its legs beat every leg of the fixed server:\n\n| suspect | experiment | req/s (median) | [min–max] | x the fixed server |\n|---|---|---|---|---|\n", runner.Num(lowest(cs.FinalRPS)), runner.Num(highest(cs.FinalRPS)))
 		for _, e := range cs.Experiments {
 			if e.Skipped != "" {
 				fmt.Fprintf(w, "| %s | %s | not measured: %s | | |\n", e.Suspect, strings.TrimPrefix(e.Name, "experiment: "), e.Skipped)
@@ -352,25 +344,11 @@ func (cs *Capstone) writeLimits(w io.Writer) {
 			if cs.beyond(&e) {
 				verdict = "every leg faster"
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | [%s–%s] | %.2fx: %s |\n", e.Suspect, strings.TrimPrefix(e.Name, "experiment: "), fmtNum(e.Median), fmtNum(minOf(e.RPS)), fmtNum(maxOf(e.RPS)), e.Median/max(cs.Final, 1e-9), verdict)
+			fmt.Fprintf(w, "| %s | %s | %s | [%s–%s] | %.2fx: %s |\n", e.Suspect, strings.TrimPrefix(e.Name, "experiment: "), runner.Num(e.Median), runner.Num(lowest(e.RPS)), runner.Num(highest(e.RPS)), e.Median/max(cs.Final, 1e-9), verdict)
 		}
 		fmt.Fprintf(w, "| the clients | more of them: the sweep below | | | |\n\n")
 	}
 	fmt.Fprintf(w, "%s\n\n", cs.limiter())
-}
-
-func minOf(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	return slices.Min(v)
-}
-
-func maxOf(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	return slices.Max(v)
 }
 
 // under returns p with only the samples that have a frame matching re on
@@ -395,4 +373,20 @@ func onStack(s *profile.Sample, re *regexp.Regexp) bool {
 		}
 	}
 	return false
+}
+
+// lowest and highest are slices.Min and Max, 0 for no legs (a skipped
+// experiment has none).
+func lowest(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Min(v)
+}
+
+func highest(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return slices.Max(v)
 }

@@ -1,0 +1,309 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flamelab/flamelab/labs/internal/flame"
+	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/server/postgres"
+)
+
+// Bench is the engine every measurement runs on: a built flamelab-server,
+// a database, and where the artefacts go. Its methods run one step each;
+// what varies between steps (the load, what else is measured) is an
+// argument, so a step never changes the bench under another.
+type Bench struct {
+	ServerBin string // a built flamelab-server
+	DB        *postgres.Database
+	OutDir    string    // profiles/<run>/<timestamp>: profiles, reports, audit files
+	Progress  io.Writer // progress lines; nil for none
+	Commit    string    // the code measured (git describe), for the reports
+
+	started time.Time // of the first progress line: the elapsed times count from it
+}
+
+// In returns a copy of b that writes its artefacts to dir; its progress
+// lines count the time from b's start.
+func (b *Bench) In(dir string) *Bench {
+	if b.started.IsZero() {
+		b.started = time.Now()
+	}
+	c := *b
+	c.OutDir = dir
+	return &c
+}
+
+// Work is what one leg sends, and what it measures beside the server's own
+// counters.
+type Work struct {
+	Load  load.Spec // Target is filled in per leg
+	Reads int       // GET /users/{id}/events requests per leg, after the writes; 0: none; -1: as many as the writes
+	// StatsReaders: this many GET /stats clients in a loop, and one slow
+	// one, beside the ingest load; 0: none.
+	StatsReaders int
+	// ProcessCPU: also measure the CPU per request of the server, Postgres
+	// and the load generator (from /proc), to say what limits each side.
+	ProcessCPU bool
+}
+
+// Progressf prints a progress line with the time since the bench's first
+// step.
+func (b *Bench) Progressf(format string, args ...any) {
+	// The first line is always written before any leg starts a goroutine
+	// that writes one, so this needs no lock.
+	if b.started.IsZero() {
+		b.started = time.Now()
+	}
+	if b.Progress != nil {
+		fmt.Fprintf(b.Progress, format+" [%s elapsed]\n", append(args, time.Since(b.started).Round(time.Second))...)
+	}
+}
+
+// Fresh empties the events table.
+func (b *Bench) Fresh(ctx context.Context) error {
+	// Every leg starts from an empty table, so no leg pays for another's rows.
+	_, err := b.DB.Pool.Exec(ctx, "TRUNCATE events")
+	return err
+}
+
+// Leg runs one measured leg of side: a fresh table, a fresh server, the
+// warm-up, then w's work. name names its audit file. A leg of the
+// do-nothing server (Side.DoesNothing) is refused if it did any work.
+func (b *Bench) Leg(ctx context.Context, side *Side, w Work, name string) (Leg, error) {
+	if err := b.Fresh(ctx); err != nil {
+		return Leg{}, err
+	}
+	audit := filepath.Join(b.OutDir, "audit-"+name+".log")
+	srv, err := startServer(ctx, b.ServerBin, side.Stages, b.DB.URL, audit, false, side.Args...)
+	if err != nil {
+		return Leg{}, err
+	}
+	defer os.Remove(audit)
+	leg, err := b.drive(ctx, srv, nil, w)
+	if stopErr := srv.stop(); err == nil {
+		err = stopErr
+	}
+	if err == nil && side.DoesNothing() {
+		leg.Rows, err = b.checkDidNothing(ctx, leg, audit)
+	}
+	return leg, err
+}
+
+// DoesNothing reports whether the side is the do-nothing server (-discard),
+// a ceiling rather than a server.
+func (s *Side) DoesNothing() bool { return slices.Contains(s.Args, "-discard") }
+
+// checkDidNothing refuses a ceiling leg that did work: a "server that does
+// nothing" that stored rows, wrote an audit record, talked to the database
+// or fsync'd would be a server, and the ceiling it measured would bound
+// nothing (one ran the whole fixed server for a week, unnoticed).
+func (b *Bench) checkDidNothing(ctx context.Context, leg Leg, audit string) (rows int64, err error) {
+	if err := b.DB.Pool.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&rows); err != nil {
+		return 0, err
+	}
+	var problems []string
+	if leg.Mode != "discard" {
+		problems = append(problems, fmt.Sprintf("it says it is %q, not \"discard\"", leg.Mode))
+	}
+	if rows != 0 {
+		problems = append(problems, fmt.Sprintf("%d rows stored", rows))
+	}
+	if leg.RoundTrips != 0 {
+		problems = append(problems, fmt.Sprintf("%d database round trips", leg.RoundTrips))
+	}
+	if leg.Fsyncs != 0 {
+		problems = append(problems, fmt.Sprintf("%d audit fsyncs", leg.Fsyncs))
+	}
+	if _, err := os.Stat(audit); err == nil {
+		problems = append(problems, "an audit file written")
+	}
+	if len(problems) > 0 {
+		return rows, fmt.Errorf("the do-nothing server did work over %d requests (%s): refusing it as a ceiling; see TestDiscardDoesNothing",
+			leg.Load.Requests, strings.Join(problems, ", "))
+	}
+	return rows, nil
+}
+
+// drive sends w's warm-up, then its requests, reading the runtime
+// counters between; during, if set, runs alongside the measured requests.
+//
+// It is long on purpose: one leg's sequence (warm-up, counters, load,
+// readers, reads), whose order decides what the counters cover.
+func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Work) (Leg, error) {
+	spec := w.Load
+	spec.Target = srv.public
+	if spec.Warmup > 0 {
+		if _, err := load.Run(ctx, spec.WarmupSpec(), nil); err != nil {
+			return Leg{}, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	before, err := srv.memStats(ctx)
+	if err != nil {
+		return Leg{}, err
+	}
+	spec.Warmup = 0
+	// /proc is read only when asked: it walks every process on the machine.
+	var cpuBefore cpuSnapshot
+	if w.ProcessCPU {
+		cpuBefore = takeCPU(srv.cmd.Process.Pid)
+	}
+	var wg sync.WaitGroup
+	if during != nil {
+		wg.Go(during)
+	}
+	// The /stats readers run exactly as long as the measured ingest.
+	var statsRes *load.ReadersResult
+	var statsErr error
+	readersCtx, stopReaders := context.WithCancel(ctx)
+	defer stopReaders()
+	if w.StatsReaders > 0 {
+		wg.Go(func() {
+			r, err := load.StatsReaders(readersCtx, srv.public, w.StatsReaders)
+			statsRes, statsErr = &r, err
+		})
+	}
+	last := time.Now()
+	res, err := load.Run(ctx, spec, func(done, total int) {
+		if time.Since(last) >= time.Second {
+			last = time.Now()
+			b.Progressf("  %d/%d requests", done, total)
+		}
+	})
+	stopReaders()
+	if err != nil {
+		return Leg{}, err
+	}
+	var cpu *CPUUse
+	if w.ProcessCPU {
+		u := cpuUse(cpuBefore, takeCPU(srv.cmd.Process.Pid), res.Requests, res.Duration)
+		cpu = &u
+	}
+	after, err := srv.memStats(ctx)
+	wg.Wait()
+	if err != nil {
+		return Leg{}, err
+	}
+	if statsErr != nil {
+		return Leg{}, fmt.Errorf("/stats readers: %w", statsErr)
+	}
+	if res.Succeeded != res.Requests {
+		return Leg{}, fmt.Errorf("%d of %d requests failed (%v): a comparison of failing servers means nothing; server log:\n%s",
+			res.Requests-res.Succeeded, res.Requests, res.Errors, srv.stderr)
+	}
+	var reads *load.Result
+	if w.Reads > 0 {
+		// The read path, over the rows the writes just stored. With a
+		// warm-up of its own: a batch writer leaves the pool with a
+		// connection or two, a store per request with one per client, and
+		// timing the reads that open the rest would measure connection
+		// setup, not the read path (lab 07's lesson measured both).
+		r := spec
+		r.Kind, r.Requests, r.Mode, r.Warmup = load.Recent, w.Reads, load.Capacity, w.Load.Warmup
+		rr, err := load.Run(ctx, r, nil)
+		if err != nil {
+			return Leg{}, fmt.Errorf("reads: %w", err)
+		}
+		if rr.Succeeded != rr.Requests {
+			return Leg{}, fmt.Errorf("%d of %d reads failed (%v)", rr.Requests-rr.Succeeded, rr.Requests, rr.Errors)
+		}
+		reads = &rr
+	}
+	return Leg{
+		Reads:            reads,
+		Load:             res,
+		AllocsPerReq:     float64(after.Mallocs-before.Mallocs) / float64(res.Requests),
+		GCCycles:         after.NumGC - before.NumGC,
+		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
+		FsyncsPerReq:     float64(after.Fsyncs-before.Fsyncs) / float64(res.Requests),
+		BytesPerReq:      float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Requests),
+		MutexWaitPerReq:  (after.Sched.MutexWait - before.Sched.MutexWait) * 1e6 / float64(res.Requests),
+		Stats:            statsRes,
+		CPU:              cpu,
+		GoroutinesPerReq: float64(after.Sched.GoroutinesCreated-before.Sched.GoroutinesCreated) / float64(res.Requests),
+		SchedP99:         after.Sched.Latencies.Sub(before.Sched.Latencies).Quantile(0.99) * 1e6,
+		Mode:             after.Mode,
+		RoundTrips:       after.RoundTrips - before.RoundTrips,
+		Fsyncs:           after.Fsyncs - before.Fsyncs,
+	}, nil
+}
+
+// CopyCeiling empties the table and copies 50,000 rows of spec's events
+// into it with one CopyFrom (fsync on, as for the servers), returning rows
+// per second: what the database can ingest of this work, with no server
+// in the way.
+func (b *Bench) CopyCeiling(ctx context.Context, spec load.Spec) (float64, error) {
+	if err := b.Fresh(ctx); err != nil {
+		return 0, err
+	}
+	const rows = 50_000
+	perReq := max(1, spec.Lines)
+	src := make([][]any, 0, rows)
+	for i := 0; len(src) < rows; i++ {
+		for j, e := range load.Events(spec.Seed, i, perReq) {
+			if len(src) == rows {
+				break
+			}
+			src = append(src, []any{[16]byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i), 1}, j + 1, e.Time, e.UserID, e.Path, e.Status, e.LatencyMS, e.Bytes})
+		}
+	}
+	start := time.Now()
+	n, err := b.DB.Pool.CopyFrom(ctx, pgx.Identifier{"events"},
+		[]string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"}, pgx.CopyFromRows(src))
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// UnderLoad runs the server with stages under spec's load, as long as it
+// takes, and takes an fgprof profile of seconds in the thick of it, then a
+// CPU profile of as many seconds (one after the other: fgprof's own
+// sampling would fill a CPU profile taken beside it). name names the files.
+func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, seconds int, name string) (wall, cpu *profile.Profile, err error) {
+	if err := b.Fresh(ctx); err != nil {
+		return nil, nil, err
+	}
+	audit := filepath.Join(b.OutDir, "audit-"+name+".log")
+	defer os.Remove(audit)
+	srv, err := startServer(ctx, b.ServerBin, stages, b.DB.URL, audit, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer srv.kill()
+	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profiles are taken
+	lctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = load.Run(lctx, spec, nil) })
+	defer wg.Wait()
+	defer stop()
+	time.Sleep(500 * time.Millisecond) // past the first connections
+	take := func(kind, url string) (*profile.Profile, error) {
+		body, err := get(ctx, fmt.Sprintf("%s%sseconds=%d", srv.admin, url, seconds))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", kind, err)
+		}
+		path := filepath.Join(b.OutDir, fmt.Sprintf("%s-%s.pb.gz", name, kind))
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			return nil, err
+		}
+		return flame.Load(path)
+	}
+	if wall, err = take("fgprof", "/debug/fgprof?format=pprof&"); err != nil {
+		return nil, nil, err
+	}
+	if cpu, err = take("cpu", "/debug/pprof/profile?"); err != nil {
+		return nil, nil, err
+	}
+	return wall, cpu, nil
+}
