@@ -49,9 +49,9 @@ STAGES ?= all=baseline
 lint: ## gofmt, go vet and staticcheck: what CI checks besides the tests
 	@out=$$(gofmt -l . | grep -v '^profiles/'); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@# With every exercise linked too, so their wiring (labs/exercise_N.go) is checked.
-	@tags=$$($(LABTOOL) tags all=exercise) && echo "go vet -tags $$tags ./labs/ && go tool staticcheck -tags $$tags ./..." && \
-	$(GO) vet -tags "$$tags" ./labs/ && $(GO) tool staticcheck -tags "$$tags" ./...
+	@# With every exercise linked too, so their wiring (labs/exercises/) is checked.
+	@tags=$$($(LABTOOL) tags all=exercise) && echo "go vet -tags $$tags ./labs/exercises/ && go tool staticcheck -tags $$tags ./..." && \
+	$(GO) vet -tags "$$tags" ./labs/exercises/ && $(GO) tool staticcheck -tags "$$tags" ./...
 
 .PHONY: serve
 serve: ## run the server (STAGES=all=baseline by default) on 127.0.0.1:8080, pprof on :6060

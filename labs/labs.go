@@ -13,26 +13,14 @@
 //
 // # A broken exercise breaks only its own lab
 //
-// In the middle of an exercise the learner's code often does not compile.
-// That must not take the rest of the workshop down with it: make serve,
-// make lab-M and make check-M for every other lab keep working. So no
-// exercise is linked into a default build. Each lab's exercise wiring is in
-// its own file, exercise_N.go, behind the build tag flamelab_exerciseN (see
-// Lab.ExerciseTag), and only the commands that concern lab N set it: make
-// serve with STAGES naming the exercise, make lab-N IMPL=exercise (the
-// runner builds the server binary for exactly the configuration it runs).
-// The lab's own tests import the exercise package directly, so make check-N
-// and make test fail on that lab's package alone, naming the file and line.
-//
-// Build tags rather than one binary per configuration: the runner needs a
-// binary of its own anyway (the server runs in its own process, away from the
-// load generator), and a tag keeps make serve a plain go build. TestIsolation
-// in this package checks the rule with go list and a compile-time overlay,
-// without touching the working tree.
+// No exercise is linked into a default build: package labs/exercises links
+// lab N's under the build tag flamelab_exerciseN (Lab.ExerciseTag), set only
+// by the commands that concern lab N. Its package doc says why.
 package labs
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/flamelab/flamelab/server"
 
@@ -77,15 +65,12 @@ type Lab struct {
 	// Reads: the stage is on the read path too (GET /users/{id}/events), so
 	// make lab-N also measures reads after each leg's writes.
 	Reads bool
-	// Exercise: the lab has an exercise/ directory. Its wiring is linked
-	// only into builds tagged with ExerciseTag (exercise_N.go).
-	Exercise bool
 	// RaceFreeBudgets: one of the lab's budgets cannot be judged under the
 	// race detector (see labtest.NeedsNoRace), so make check-N judges the
 	// budgets in a pass without -race before the correctness pass with it.
 	RaceFreeBudgets bool
 
-	build map[Impl]builder
+	build map[Impl]Builder
 }
 
 // Check is one number of an article's claim: the report metric it is
@@ -99,12 +84,13 @@ type Check struct {
 	LessMS float64
 }
 
-// builder sets the lab's stage in s from env.
-type builder func(env Env, s *server.Stages) error
+// Builder sets the lab's stage in s from env.
+type Builder func(env Env, s *server.Stages) error
 
-// link adds the wiring of one implementation; the exercise_N.go files call
-// it from init when their tag is set.
-func link(n int, impl Impl, b builder) {
+// Link adds the wiring of one implementation of lab n's stage; package
+// labs/exercises calls it from init, in the file of a lab whose exercise
+// tag is set.
+func Link(n int, impl Impl, b Builder) {
 	l, err := ByNumber(n)
 	if err != nil {
 		panic(err)
@@ -131,7 +117,9 @@ func (l *Lab) Impls() []Impl {
 // Has reports whether the lab has impl, linked into this binary or not.
 func (l *Lab) Has(impl Impl) bool {
 	if impl == Exercise {
-		return l.Exercise
+		// Every lab with a stage has an exercise of it (labs/README.md's
+		// shape); its wiring is linked only under ExerciseTag.
+		return l.Has(Baseline)
 	}
 	_, ok := l.build[impl]
 	return ok
@@ -139,56 +127,56 @@ func (l *Lab) Has(impl Impl) bool {
 
 // All is the seven labs, in order.
 var All = []*Lab{
-	{Number: 1, Slug: "01-goroutines", Exercise: true, Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
+	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
 		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu", Trace: true,
 		Checks: []Check{{Metric: "scheduler latency p99", Ratio: 0.3}, {Metric: "latency p50", Ratio: 0.2}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Enricher = enrich.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Enricher = enrichsolution.New(); return nil },
 		}},
-	{Number: 2, Slug: "02-buffers", Exercise: true, RaceFreeBudgets: true, Stage: "BodyReader", Trick: "no copies of request buffers",
+	{Number: 2, Slug: "02-buffers", RaceFreeBudgets: true, Stage: "BodyReader", Trick: "no copies of request buffers",
 		Claim: "allocations -60%, throughput 2x", Profile: "allocs",
 		Checks: []Check{{Metric: "allocations", Ratio: 0.4}, {Metric: "throughput", Ratio: 2}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.BodyReader = body.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.BodyReader = bodysolution.New(); return nil },
 		}},
-	{Number: 3, Slug: "03-locks", Exercise: true, StatsReaders: true, Stage: "Stats", Trick: "no global lock held while working",
+	{Number: 3, Slug: "03-locks", StatsReaders: true, Stage: "Stats", Trick: "no global lock held while working",
 		Claim: "thread blocking -50%", Profile: "mutex",
 		Checks: []Check{{Metric: "mutex wait", Ratio: 0.5}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Stats = stats.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Stats = statssolution.New(); return nil },
 		}},
-	{Number: 4, Slug: "04-copies", Exercise: true, RaceFreeBudgets: true, Stage: "Encoder", Trick: "audit copies and allocations",
+	{Number: 4, Slug: "04-copies", RaceFreeBudgets: true, Stage: "Encoder", Trick: "audit copies and allocations",
 		Claim: "3x throughput, less GC", Profile: "allocs", Reads: true,
 		Checks: []Check{{Metric: "throughput", Ratio: 3}, {Metric: "GC cycles", Ratio: 0.99}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Encoder = encode.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Encoder = encodesolution.New(); return nil },
 		}},
-	{Number: 5, Slug: "05-blocking", Exercise: true, Stage: "Auditor", Trick: "never block the request path",
+	{Number: 5, Slug: "05-blocking", Stage: "Auditor", Trick: "never block the request path",
 		Claim: "latency -10 to 20 ms per request", Profile: "fgprof",
 		Checks: []Check{{Metric: "latency p50", LessMS: 10}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(env Env, s *server.Stages) error {
-				return openAudit(env, s, func(f countingFile) server.Auditor { return audit.New(f) })
+				return OpenAudit(env, s, func(f AuditFile) server.Auditor { return audit.New(f) })
 			},
 			Solution: func(env Env, s *server.Stages) error {
-				return openAudit(env, s, func(f countingFile) server.Auditor { return auditsolution.New(f, auditsolution.Options{}) })
+				return OpenAudit(env, s, func(f AuditFile) server.Auditor { return auditsolution.New(f, auditsolution.Options{}) })
 			},
 		}},
-	{Number: 6, Slug: "06-parsing", Exercise: true, RaceFreeBudgets: true, Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
+	{Number: 6, Slug: "06-parsing", RaceFreeBudgets: true, Stage: "Parser", Trick: "a flamegraph finds the parser; memchr fixes it",
 		Claim: "the parser's CPU halved (it was 40%)", Profile: "cpu",
 		Checks: []Check{{Metric: "stage share", Ratio: 0.5}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Parser = parse.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error { s.Parser = parsesolution.New(); return nil },
 		}},
-	{Number: 7, Slug: "07-batching", Exercise: true, Stage: "Store", Trick: "batch database inserts and queries",
+	{Number: 7, Slug: "07-batching", Stage: "Store", Trick: "batch database inserts and queries",
 		Claim: "1,000 -> 30,000 req/s (30x)", Profile: "fgprof", Reads: true,
 		Checks: []Check{{Metric: "throughput", Ratio: 30}},
-		build: map[Impl]builder{
+		build: map[Impl]Builder{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 			Solution: func(env Env, s *server.Stages) error {
 				s.Store = storesolution.New(env.Pool, storesolution.Options{Timeout: env.DBTimeout})
@@ -216,14 +204,30 @@ func ByNumber(n int) (*Lab, error) {
 	return nil, fmt.Errorf("no lab %d: the labs are %s", n, Range())
 }
 
-// Range says which lab numbers there are, for flag help and errors: "1 to
-// 7", from All.
+// Range says which lab numbers there are, for flag help and errors, from
+// All: "1 to 7", or with gaps "0 to 7, 9 and 99".
 func Range() string {
-	lo, hi := All[0].Number, All[0].Number
-	for _, l := range All {
-		lo, hi = min(lo, l.Number), max(hi, l.Number)
+	var runs []string
+	ns := Numbers()
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		switch {
+		case j == i:
+			runs = append(runs, fmt.Sprint(ns[i]))
+		case j == i+1:
+			runs = append(runs, fmt.Sprint(ns[i]), fmt.Sprint(ns[j]))
+		default:
+			runs = append(runs, fmt.Sprintf("%d to %d", ns[i], ns[j]))
+		}
+		i = j + 1
 	}
-	return fmt.Sprintf("%d to %d", lo, hi)
+	if len(runs) < 2 {
+		return strings.Join(runs, "")
+	}
+	return strings.Join(runs[:len(runs)-1], ", ") + " and " + runs[len(runs)-1]
 }
 
 // ByStage returns the lab that owns the server.Stages field stage (e.g.

@@ -267,3 +267,37 @@ func TestAuditFilePrivate(t *testing.T) {
 		t.Error("the symlink's target was created")
 	}
 }
+
+// TestRange: the lab numbers in flag help and errors are All's, gaps and
+// all: a throwaway lab 99 once made them read "1 to 99".
+func TestRange(t *testing.T) {
+	defer func(saved []*labs.Lab) { labs.All = saved }(labs.All)
+	for _, c := range []struct {
+		numbers []int
+		want    string
+	}{
+		{[]int{1, 2, 3, 4, 5, 6, 7}, "1 to 7"},
+		{[]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, "0 to 10"},
+		{[]int{1, 2, 3, 4, 5, 6, 7, 99}, "1 to 7 and 99"},
+		{[]int{0, 1, 2, 3, 5, 6, 9}, "0 to 3, 5, 6 and 9"},
+		{[]int{4}, "4"},
+	} {
+		labs.All = nil
+		for _, n := range c.numbers {
+			labs.All = append(labs.All, &labs.Lab{Number: n})
+		}
+		if got := labs.Range(); got != c.want {
+			t.Errorf("labs %v: Range() = %q, want %q", c.numbers, got, c.want)
+		}
+	}
+}
+
+// TestAllInOrder: All is in lab order, which Range, the reports and the
+// docs' tables rely on.
+func TestAllInOrder(t *testing.T) {
+	for i := 1; i < len(labs.All); i++ {
+		if labs.All[i].Number <= labs.All[i-1].Number {
+			t.Errorf("labs.All: lab %d after lab %d", labs.All[i].Number, labs.All[i-1].Number)
+		}
+	}
+}

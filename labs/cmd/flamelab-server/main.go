@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	_ "github.com/flamelab/flamelab/labs/exercises" // the exercises a build tag links (package doc)
 	"github.com/flamelab/flamelab/server"
 	"github.com/flamelab/flamelab/server/postgres"
 )
