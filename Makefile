@@ -133,6 +133,10 @@ fuzz-%: FORCE ## fuzz lab N: every implementation against the baseline (FUZZTIME
 	@$(LABTOOL) fuzz -lab $* -fuzztime $(FUZZTIME)
 
 BENCHCOUNT ?= 10
+# Each run of a benchmark: a lab's benchmarks time microseconds, so 0.3 s
+# is thousands of operations a run, and lab 1's sweep takes minutes, not
+# ten of them, at BENCHCOUNT=10.
+BENCHTIME ?= 0.3s
 
 bench-%: FORCE ## lab N's Go benchmarks: implementations side by side, then the lesson's alternatives (benchstat)
-	@$(LABTOOL) bench -lab $* -count $(BENCHCOUNT)
+	@$(LABTOOL) bench -lab $* -count $(BENCHCOUNT) -benchtime $(BENCHTIME)

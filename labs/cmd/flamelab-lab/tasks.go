@@ -73,6 +73,7 @@ func reset(args []string) error {
 func bench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	count := fs.Int("count", 10, "runs of each benchmark: benchstat needs several for a confidence interval")
+	benchtime := fs.String("benchtime", "1s", "go test -benchtime: how long each run of a benchmark lasts")
 	lab, err := labFlag("bench", args, fs)
 	if err != nil {
 		return err
@@ -82,9 +83,9 @@ func bench(args []string) error {
 		return err
 	}
 	defer os.Remove(out.Name())
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", fmt.Sprint(*count), "./"+lab.Path()+"/")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *benchtime, "-count", fmt.Sprint(*count), "./"+lab.Path()+"/")
 	cmd.Stdout, cmd.Stderr = out, os.Stderr
-	fmt.Fprintf(os.Stderr, "lab %d: %d runs of every benchmark in %s...\n", lab.Number, *count, lab.Path())
+	fmt.Fprintf(os.Stderr, "lab %d: %d runs of %s of every benchmark in %s...\n", lab.Number, *count, *benchtime, lab.Path())
 	err = cmd.Run()
 	out.Close()
 	if err != nil {

@@ -65,7 +65,7 @@ func (b *Bench) Compare(ctx context.Context, cmp Comparison) (*Report, error) {
 	}
 	rep := &Report{
 		Title: cmp.Title, Lab: cmp.Lab, Slug: cmp.Slug, Trick: cmp.Trick, Claim: cmp.Claim, Profile: cmp.Profile,
-		Started: start, Commit: b.Commit, Machine: machine(), Database: strings.TrimPrefix(b.DB.String(), "database: "), Load: cmp.Load, Pairs: cmp.Pairs,
+		Started: start, Commit: b.Commit, Machine: machine(), Database: strings.TrimPrefix(b.DB.String(), "database: "), Load: cmp.Load, Pairs: cmp.Pairs, ProfileSeconds: profileWindow(cmp.ProfileWork),
 		A: cmp.A, B: cmp.B,
 		Tops: map[string]string{}, Flamegraphs: map[string]string{},
 	}
@@ -130,13 +130,6 @@ func (b *Bench) Compare(ctx context.Context, cmp Comparison) (*Report, error) {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf(
 				"the %s budget share rests on %s of CPU samples (under 100 samples): too few to read much into; use more -requests",
 				side.Name, side.StageShare.Of()))
-		}
-	}
-	for _, side := range []*Side{rep.A, rep.B} {
-		if side.ProfileCoverage > 0 && side.ProfileCoverage < 1 {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf(
-				"the %s profiles cover %.0f%% of their leg's work: the machine was slower than the window allowed (is something else running?); they are still a fair picture of where the time went",
-				side.Name, 100*side.ProfileCoverage))
 		}
 	}
 	rep.Metrics = metrics(rep)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs/internal/flame"
+	"github.com/flamelab/flamelab/labs/internal/load"
 )
 
 // profileKinds are the profiles taken over a profiled leg: the URL path on
@@ -47,7 +48,6 @@ type Profiling struct {
 // out of the statistics: profilers cost the server time.
 func (b *Bench) Profile(ctx context.Context, side *Side, w Work, p Profiling) error {
 	side.Profiles = map[string]string{}
-	side.ProfileCoverage = 1
 	for pass := range 2 {
 		if err := b.profilePass(ctx, side, w, p, pass); err != nil {
 			return err
@@ -83,8 +83,15 @@ func (b *Bench) Profile(ctx context.Context, side *Side, w Work, p Profiling) er
 // profilePass runs one profiled leg of side: pass 0 takes pprof's profiles
 // (and a trace), pass 1 fgprof alone.
 //
-// It is long on purpose: the window's size, the profilers started together,
-// the goroutine snapshot and the coverage check belong to one leg and share
+// A profiled leg is timed, not counted: the load runs for as long as the
+// profiles' window (writes, then reads for the last third when the lab
+// has reads), so the window is full of work however fast or slow the
+// machine is today. A fixed amount of work would leave an idle tail in the
+// window, or outlast it on a busy laptop; the statistics come from the
+// measured legs, which do fixed work.
+//
+// It is long on purpose: the window, the profilers started together, the
+// load that fills it and the goroutine snapshot belong to one leg and share
 // its timing.
 func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling, pass int) error {
 	if err := b.Fresh(ctx); err != nil {
@@ -97,31 +104,16 @@ func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling
 		return err
 	}
 	defer srv.kill()
+	spec := w.Load
+	spec.Target = srv.public
+	if spec.Warmup > 0 {
+		if _, err := load.Run(ctx, spec.WarmupSpec(), nil); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 
-	// A profile needs samples (a CPU profile takes 100 a second), and a
-	// window that covers the work. Each side's profiled legs do ProfileWork
-	// seconds' worth of the same requests at that side's slowest measured
-	// rate: a fast side would finish the measured legs' work in under a
-	// second, and a slow one would keep the profilers waiting for minutes.
-	var longest time.Duration
-	for _, l := range side.Legs {
-		longest = max(longest, l.Load.Duration)
-	}
-	least := p.Work
-	if least <= 0 {
-		least = 5
-	}
-	requests := w.Load.Requests
-	if longest > 0 {
-		perSec := float64(w.Load.Requests) / longest.Seconds()
-		requests = max(1, int(math.Ceil(least*perSec)))
-		longest = time.Duration(least * float64(time.Second))
-	}
-	// The window must cover the whole work. Profiling slows the server, so
-	// allow twice the expected time. Time after the work ends adds no CPU
-	// samples; in fgprof it adds idle goroutines, which the lesson teaches
-	// to look past.
-	secs := int(math.Ceil(longest.Seconds()*2)) + 1
+	secs := profileWindow(p.Work)
+	window := time.Duration(secs) * time.Second
 	var mu sync.Mutex
 	var errs []error
 	fetch := func(kind, url string) {
@@ -142,57 +134,66 @@ func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling
 		}
 		side.Profiles[kind] = path
 	}
-	during := func() {
-		windowStart := time.Now()
-		var wg sync.WaitGroup
-		for _, k := range profileKinds {
-			if k.pass != pass {
-				continue
-			}
-			sep := "?"
-			if strings.Contains(k.path, "?") {
-				sep = "&"
-			}
-			url := fmt.Sprintf("%s%sseconds=%d", k.path, sep, secs)
-			wg.Go(func() { fetch(k.kind, url) })
+	var wg sync.WaitGroup
+	for _, k := range profileKinds {
+		if k.pass != pass {
+			continue
 		}
-		if pass == 0 {
-			if p.Trace {
-				wg.Go(func() { fetch("trace", "/debug/pprof/trace?seconds=2") })
-			}
-			// A goroutine snapshot in the thick of it.
-			time.Sleep(longest / 2)
+		sep := "?"
+		if strings.Contains(k.path, "?") {
+			sep = "&"
+		}
+		url := fmt.Sprintf("%s%sseconds=%d", k.path, sep, secs)
+		wg.Go(func() { fetch(k.kind, url) })
+	}
+	if pass == 0 {
+		if p.Trace {
+			wg.Go(func() { fetch("trace", "/debug/pprof/trace?seconds=2") })
+		}
+		// A goroutine snapshot in the thick of it.
+		wg.Go(func() {
+			time.Sleep(window / 2)
 			fetch("goroutine", "/debug/pprof/goroutine")
+		})
+	}
+	readersCtx, stopReaders := context.WithCancel(ctx)
+	defer stopReaders()
+	var readers sync.WaitGroup
+	if w.StatsReaders > 0 {
+		readers.Go(func() { _, _ = load.StatsReaders(readersCtx, srv.public, w.StatsReaders) })
+	}
+	// The load outlasts the window by a little, so no profile ends in an
+	// idle tail.
+	phases := []struct {
+		kind load.Kind
+		d    time.Duration
+	}{{spec.Kind, window + 300*time.Millisecond}}
+	if w.Reads != 0 {
+		phases = []struct {
+			kind load.Kind
+			d    time.Duration
+		}{{spec.Kind, window * 2 / 3}, {load.Recent, window/3 + 300*time.Millisecond}}
+	}
+	for _, ph := range phases {
+		s := spec
+		s.Kind, s.Mode, s.Warmup, s.Requests, s.Limit = ph.kind, load.Capacity, 0, math.MaxInt32, ph.d
+		if ph.kind == spec.Kind {
+			s.Mode = spec.Mode // a latency lab is profiled at its own rate
 		}
-		// The profiles run for the whole window, which outlasts the work:
-		// say so while waiting.
-		done := make(chan struct{})
-		go func() {
-			t := time.NewTicker(2 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					b.Progressf("  profile window: %ds of %ds", int(time.Since(windowStart).Seconds()), secs)
-				}
-			}
-		}()
-		wg.Wait()
-		close(done)
+		res, err := load.Run(ctx, s, nil)
+		if err != nil {
+			return fmt.Errorf("profiling %s: %w", side.Name, err)
+		}
+		// The requests in flight when the phase's time is up are cut off;
+		// any other failure is the server's.
+		if failed := res.Requests - res.Succeeded; res.Succeeded == 0 || failed > spec.Workers {
+			return fmt.Errorf("profiling %s: %d of %d requests failed (%v); server log:\n%s", side.Name, failed, res.Requests, res.Errors, srv.stderr)
+		}
 	}
-	w.Load.Requests = requests
-	leg, err := b.drive(ctx, srv, during, w)
-	if err != nil {
-		return err
-	}
-	// A busy machine (an instructor's laptop with a video call) can make
-	// the work outlast the window. The profiles are still worth showing:
-	// say how much of the work they cover rather than abort the demo.
-	if window := time.Duration(secs) * time.Second; leg.Load.Duration > window {
-		side.ProfileCoverage = min(side.ProfileCoverage, window.Seconds()/leg.Load.Duration.Seconds())
-	}
+	stopReaders()
+	readers.Wait()
+	b.Progressf("  %s: waiting for the profiles (%ds windows)", side.Name, secs)
+	wg.Wait()
 	if err := srv.stop(); err != nil {
 		return err
 	}
@@ -200,6 +201,16 @@ func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling
 		return fmt.Errorf("profiling %s: %v", side.Name, errs)
 	}
 	return nil
+}
+
+// profileWindow is the seconds of a profiled leg for Profiling.Work: a
+// profile needs samples (a CPU profile takes 100 a second), so work
+// seconds (0 means 5), and one more for the load to reach speed.
+func profileWindow(work float64) int {
+	if work <= 0 {
+		work = 5
+	}
+	return int(math.Ceil(work)) + 1
 }
 
 // sampleType is the value each profile kind is read by. Always passed

@@ -119,7 +119,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	if r.Commit != "" {
 		fmt.Fprintf(w, "- code: %s\n", r.Commit)
 	}
-	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), outside the statistics\n", r.Pairs, lo, hi)
+	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), each under load for its profiles' whole window of %d s, outside the statistics\n", r.Pairs, lo, hi, r.ProfileSeconds)
 	fmt.Fprintf(w, "- the medians are per side; the ratio column is the median of the per-pair ratios (each pair ran back to back), which is why it need not equal after/before of the medians\n")
 	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
 	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before: median of pair ratios [min–max] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")

@@ -80,9 +80,6 @@ type Side struct {
 	// StageShare is the stage's share of the lab's profile: a measured
 	// figure (the tests turn such shares into budgets; this is not one).
 	StageShare flame.Share
-	// ProfileCoverage is the least share of a profiled leg's work its
-	// profile windows covered: 1 unless the work outlasted them.
-	ProfileCoverage float64 `json:",omitempty"`
 }
 
 // Leg is one measured run of the fixed work.
@@ -107,24 +104,27 @@ type Leg struct {
 
 // Report is everything a run found; it is also written as report.json.
 type Report struct {
-	Title       string // "lab 6 (06-parsing)", or "capstone": what the pages and tables are headed
-	Lab         int    // the lab's number; with Slug, Trick and Claim the report's header
-	Slug        string
-	Trick       string
-	Claim       string
-	Profile     string // the lab's teaching profile
-	Started     time.Time
-	Commit      string // the code measured, when known
-	Machine     string
-	Database    string
-	Load        load.Spec
-	Pairs       int
-	A, B        *Side
-	Metrics     []Metric          // before/after table
-	Tops        map[string]string // "before cpu" -> pprof top 10
-	Flamegraphs map[string]string // title -> HTML file, relative to OutDir
-	Warnings    []string
-	ElapsedSecs float64
+	Title    string // "lab 6 (06-parsing)", or "capstone": what the pages and tables are headed
+	Lab      int    // the lab's number; with Slug, Trick and Claim the report's header
+	Slug     string
+	Trick    string
+	Claim    string
+	Profile  string // the lab's teaching profile
+	Started  time.Time
+	Commit   string // the code measured, when known
+	Machine  string
+	Database string
+	Load     load.Spec
+	Pairs    int
+	// ProfileSeconds is the window of each profiled leg, which the load
+	// fills.
+	ProfileSeconds int
+	A, B           *Side
+	Metrics        []Metric          // before/after table
+	Tops           map[string]string // "before cpu" -> pprof top 10
+	Flamegraphs    map[string]string // title -> HTML file, relative to OutDir
+	Warnings       []string
+	ElapsedSecs    float64
 	// Sizing says how Load.Requests was chosen, when the runner chose it.
 	Sizing *Sizing `json:",omitempty"`
 	// RoundTrip is what one round trip to this run's database cost,
