@@ -2,7 +2,6 @@ package capstone
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -536,24 +535,7 @@ func passesHalf(steps []Step, final float64) int {
 
 // write saves capstone.json, capstone.md and capstone.html in dir.
 func (cs *Result) write(dir string) error {
-	js, err := json.MarshalIndent(cs, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "capstone.json"), js, 0o644); err != nil {
-		return err
-	}
-	var md strings.Builder
-	cs.WriteText(&md)
-	if err := os.WriteFile(filepath.Join(dir, "capstone.md"), []byte(md.String()), 0o644); err != nil {
-		return err
-	}
-	f, err := os.Create(filepath.Join(dir, "capstone.html"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return capstoneHTML.Execute(f, cs)
+	return runner.WriteFiles(dir, "capstone", cs, cs.WriteText, capstoneHTML)
 }
 
 // Text is WriteText's output, for the HTML page.
@@ -747,13 +729,6 @@ func experimentNamed(exps []Experiment, name string) *Experiment {
 
 // Load reads the capstone.json a capstone run wrote in dir.
 func Load(dir string) (*Result, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "capstone.json"))
-	if err != nil {
-		return nil, err
-	}
 	cs := &Result{}
-	if err := json.Unmarshal(b, cs); err != nil {
-		return nil, fmt.Errorf("%s/capstone.json: %w", dir, err)
-	}
-	return cs, nil
+	return cs, runner.ReadJSON(filepath.Join(dir, "capstone.json"), cs)
 }

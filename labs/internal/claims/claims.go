@@ -4,10 +4,8 @@
 package claims
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -25,11 +23,8 @@ func Write(w io.Writer, dir func(name string) string, source, commit string) err
 	fmt.Fprintf(w, "Written by `make claims` (code %s) from %s. Each row says which run it read. A verdict is **confirmed** when the difference is significant (Mann-Whitney U, α = 0.05, over the pairs) and at least as large as claimed, within 10%%; **smaller here** when significant but short of the claim; **not seen here** when it is noise. Why a figure differs from the article is in each lesson's section 7.\n\n", commit, source)
 	fmt.Fprintf(w, "| lab | the article's claim | our measurement | verdict | run |\n|---|---|---|---|---|\n")
 	for _, l := range labs.All {
-		raw, err := os.ReadFile(filepath.Join(dir(fmt.Sprintf("lab-%d", l.Number)), "report.json"))
 		var rep runner.Report
-		if err == nil {
-			err = json.Unmarshal(raw, &rep)
-		}
+		err := runner.ReadJSON(filepath.Join(dir(fmt.Sprintf("lab-%d", l.Number)), "report.json"), &rep)
 		switch {
 		case err != nil:
 			fmt.Fprintf(w, "| %d %s | %s | no report: run `make lab-%d` | %s | |\n", l.Number, l.Slug, l.Claim, l.Number, runner.NoRun)
@@ -48,11 +43,8 @@ func Write(w io.Writer, dir func(name string) string, source, commit string) err
 			fmt.Fprintf(w, "| %d %s | %s | %s | %s | %s |\n", l.Number, l.Slug, claim, m, v, run)
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(dir("capstone"), "capstone.json"))
 	var cs capstone.Result
-	if err == nil {
-		err = json.Unmarshal(raw, &cs)
-	}
+	err := runner.ReadJSON(filepath.Join(dir("capstone"), "capstone.json"), &cs)
 	if err != nil || cs.Compare == nil {
 		fmt.Fprintf(w, "| capstone | 30x, the whole server | no capstone report: run `make capstone` | %s | |\n", runner.NoRun)
 		return nil

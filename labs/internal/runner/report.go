@@ -83,24 +83,30 @@ func (r *Report) WriteTable(w io.Writer) {
 }
 
 func write(dir string, r *Report) error {
-	js, err := json.MarshalIndent(r, "", "  ")
+	return WriteFiles(dir, "report", r, r.writeMarkdown, htmlReport)
+}
+
+// WriteFiles writes a run's three files in dir: stem.json (v), stem.md
+// (what text prints) and stem.html (page executed with v).
+func WriteFiles(dir, stem string, v any, text func(io.Writer), page *template.Template) error {
+	js, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.json"), js, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, stem+".json"), js, 0o644); err != nil {
 		return err
 	}
 	var md bytes.Buffer
-	r.writeMarkdown(&md)
-	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
+	text(&md)
+	if err := os.WriteFile(filepath.Join(dir, stem+".md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "report.html"))
+	f, err := os.Create(filepath.Join(dir, stem+".html"))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return htmlReport.Execute(f, r)
+	return page.Execute(f, v)
 }
 
 func (r *Report) writeMarkdown(w io.Writer) {
@@ -231,15 +237,20 @@ func (r *Report) LegRows() []LegRow {
 
 // LoadReport reads the report.json a run wrote in dir.
 func LoadReport(dir string) (*Report, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		return nil, err
-	}
 	r := &Report{}
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("%s/report.json: %w", dir, err)
+	return r, ReadJSON(filepath.Join(dir, "report.json"), r)
+}
+
+// ReadJSON reads the JSON file at path into v, saying which file failed.
+func ReadJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
 	}
-	return r, nil
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // Prune keeps the flame graph pages of dir's report whose title keep
