@@ -32,7 +32,7 @@ func ParseChoice(spec string) (Choice, error) {
 			return nil, fmt.Errorf("stage choice %q: implementation must be baseline, exercise or solution", part)
 		}
 		if lab == "all" {
-			for _, l := range All {
+			for _, l := range Staged() {
 				if l.Has(im) {
 					c[l.Number] = im
 				} else {
@@ -43,11 +43,14 @@ func ParseChoice(spec string) (Choice, error) {
 		}
 		n, err := strconv.Atoi(lab)
 		if err != nil {
-			return nil, fmt.Errorf("stage choice %q: lab must be a number from 1 to %d, or all", part, len(All))
+			return nil, fmt.Errorf("stage choice %q: lab must be a number (%s), or all", part, Range())
 		}
 		l, err := ByNumber(n)
 		if err != nil {
 			return nil, err
+		}
+		if l.Stage == "" {
+			return nil, fmt.Errorf("stage choice %q: lab %d (%s) is about the instrument and has no stage of the server", part, n, l.Slug)
 		}
 		if !l.Has(im) {
 			return nil, fmt.Errorf("lab %d (%s) has no %s yet; it has: %v", n, l.Slug, im, l.Impls())
@@ -68,7 +71,7 @@ func (c Choice) Get(n int) Impl {
 // String lists the choice for every lab, e.g. "1=baseline 2=baseline ... 7=solution".
 func (c Choice) String() string {
 	parts := make([]string, 0, len(All))
-	for _, l := range All {
+	for _, l := range Staged() {
 		parts = append(parts, fmt.Sprintf("%d=%s", l.Number, c.Get(l.Number)))
 	}
 	return strings.Join(parts, " ")
@@ -78,7 +81,7 @@ func (c Choice) String() string {
 // exercise it picks, comma-separated as go build -tags takes them.
 func (c Choice) Tags() string {
 	var tags []string
-	for _, l := range All {
+	for _, l := range Staged() {
 		if c.Get(l.Number) == Exercise {
 			tags = append(tags, l.ExerciseTag())
 		}
@@ -105,6 +108,27 @@ func (c Choice) Flag() string {
 		parts = append(parts, fmt.Sprintf("%d=%s", n, c[n]))
 	}
 	return strings.Join(parts, ",")
+}
+
+// Staged returns the labs that own a stage of the server, in order: every
+// lab but those about the instrument (lab 00).
+func Staged() []*Lab {
+	var out []*Lab
+	for _, l := range All {
+		if l.Stage != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// StagedNumbers returns the numbers of Staged.
+func StagedNumbers() []int {
+	var out []int
+	for _, l := range Staged() {
+		out = append(out, l.Number)
+	}
+	return out
 }
 
 // Numbers returns every lab's number, in order.

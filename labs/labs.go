@@ -116,6 +116,9 @@ func (l *Lab) Impls() []Impl {
 
 // Has reports whether the lab has impl, linked into this binary or not.
 func (l *Lab) Has(impl Impl) bool {
+	if l.Stage == "" {
+		return true // a lab about the instrument: its three are benchmarks, all there by its shape
+	}
 	if impl == Exercise {
 		// Every lab with a stage has an exercise of it (labs/README.md's
 		// shape); its wiring is linked only under ExerciseTag.
@@ -125,8 +128,12 @@ func (l *Lab) Has(impl Impl) bool {
 	return ok
 }
 
-// All is the seven labs, in order.
+// All is the labs, in order: lab 00, about the instrument (it has no stage:
+// its baseline, exercise and solution are benchmarks), then one lab per
+// stage of the server.
 var All = []*Lab{
+	{Number: 0, Slug: "00-measure", Trick: "measure the instrument first: noise, benchmarks that lie, closed and open loops, the load generator's ceiling",
+		Claim: "always measure before optimising"},
 	{Number: 1, Slug: "01-goroutines", Stage: "Enricher", Trick: "batch tiny tasks instead of a goroutine per item",
 		Claim: "scheduler overhead -70%, latency 5x lower", Profile: "cpu", Trace: true,
 		Checks: []Check{{Metric: "scheduler latency p99", Ratio: 0.3}, {Metric: "latency p50", Ratio: 0.2}},
@@ -183,6 +190,16 @@ var All = []*Lab{
 				return nil
 			},
 		}},
+}
+
+// TestFile is the lab's correctness tests' file: <stage>_test.go, or for a
+// lab without a stage its slug's word, e.g. measure_test.go.
+func (l *Lab) TestFile() string {
+	if l.Stage == "" {
+		_, word, _ := strings.Cut(l.Slug, "-")
+		return word + "_test.go"
+	}
+	return strings.ToLower(l.Stage) + "_test.go"
 }
 
 // Path is the lab's directory, relative to the repository root.

@@ -110,16 +110,16 @@ func TestShape(t *testing.T) {
 		if !l.Has(labs.Exercise) {
 			continue // a lab still being written: only its baseline
 		}
-		for _, f := range []string{"README.md", strings.ToLower(l.Stage) + "_test.go", "budget_test.go", "bench_test.go"} {
+		for _, f := range []string{"README.md", l.TestFile(), "budget_test.go", "bench_test.go"} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Errorf("%s has no %s (labs/README.md, how to add a lab)", l.Path(), f)
 			}
 		}
 		tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
-		allowed := map[string]bool{strings.ToLower(l.Stage) + "_test.go": true, "budget_test.go": true, "bench_test.go": true, "alternatives_test.go": true}
+		allowed := map[string]bool{l.TestFile(): true, "budget_test.go": true, "bench_test.go": true, "alternatives_test.go": true}
 		for _, f := range tests {
 			if !allowed[filepath.Base(f)] {
-				t.Errorf("%s: test file %s is not one of the lab shape's (%s_test.go, budget_test.go, bench_test.go, alternatives_test.go)", l.Path(), filepath.Base(f), strings.ToLower(l.Stage))
+				t.Errorf("%s: test file %s is not one of the lab shape's (%s, budget_test.go, bench_test.go, alternatives_test.go)", l.Path(), filepath.Base(f), l.TestFile())
 			}
 		}
 		readme, _ := os.ReadFile(filepath.Join("..", "README.md"))

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/instrument"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
@@ -173,16 +174,34 @@ func run(args []string) error {
 	}
 	defer db.Close(context.Background())
 
-	rep, err := runner.Run(ctx, runner.Config{
-		Bench: &runner.Bench{ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()},
-		Lab:   lab, Candidate: cand,
-		Options: runner.Options{
-			Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads},
-			Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
-		},
-	})
-	if err != nil {
-		return err
+	bench := &runner.Bench{ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()}
+	var print func()
+	report := "report.md, report.html (flame graphs linked there)"
+	if lab.Stage == "" {
+		// A lab about the instrument: the noise floor, the load
+		// generator's ceiling, closed against open loop.
+		rounds := 2
+		if *quick {
+			rounds = 1
+		}
+		res, err := instrument.Run(ctx, instrument.Config{Bench: bench, Load: spec, Pairs: *pairs, Rounds: rounds})
+		if err != nil {
+			return err
+		}
+		print, report = func() { res.WriteText(os.Stdout) }, "lab0.md, lab0.html (the A/A comparison's flame graphs: aa/)"
+	} else {
+		rep, err := runner.Run(ctx, runner.Config{
+			Bench: bench,
+			Lab:   lab, Candidate: cand,
+			Options: runner.Options{
+				Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads},
+				Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
+			},
+		})
+		if err != nil {
+			return err
+		}
+		print = func() { rep.WriteTable(os.Stdout) }
 	}
 	latest := filepath.Join(*out, fmt.Sprintf("lab-%d", lab.Number), "latest")
 	if *dir != "" {
@@ -193,11 +212,11 @@ func run(args []string) error {
 			return err
 		}
 	}
-	rep.WriteTable(os.Stdout)
+	print()
 	if *quick {
 		fmt.Println("\n(QUICK: one pair of small legs; the pipeline is checked, the numbers mean little)")
 	}
-	fmt.Printf("\nreport: %s/report.md, %s/report.html (flame graphs linked there); make flame-%d opens pprof's UI\n", latest, latest, lab.Number)
+	fmt.Printf("\nreport in %s/: %s; make flame-%d opens pprof's UI\n", latest, report, lab.Number)
 	return nil
 }
 

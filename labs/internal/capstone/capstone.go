@@ -231,7 +231,7 @@ func (cs *Result) headline(ctx context.Context, cfg Config) (round runner.Work, 
 	rep, err := cfg.Bench.In(filepath.Join(cfg.Bench.OutDir, "compare")).Compare(ctx, runner.Comparison{
 		Title: "capstone", Slug: "capstone", Trick: "all seven fixes against the slow server", Claim: "1,000 -> 30,000 req/s (30x), the whole server", Profile: "fgprof",
 		A:       &runner.Side{Name: "before", Impl: labs.Baseline, Stages: stagesOf(nil)},
-		B:       &runner.Side{Name: "after", Impl: labs.Solution, Stages: stagesOf(labs.Numbers())},
+		B:       &runner.Side{Name: "after", Impl: labs.Solution, Stages: stagesOf(labs.StagedNumbers())},
 		Options: opt,
 	})
 	if err != nil {
@@ -283,9 +283,9 @@ func (cs *Result) headline(ctx context.Context, cfg Config) (round runner.Work, 
 func profileOrder(ctx context.Context, b *runner.Bench, w runner.Work, seconds int) ([]Step, error) {
 	var fixed []int
 	prof := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
-	for len(fixed) < len(labs.All) {
+	for len(fixed) < len(labs.Staged()) {
 		var unfixed []*labs.Lab
-		for _, l := range labs.All {
+		for _, l := range labs.Staged() {
 			if !slices.Contains(fixed, l.Number) {
 				unfixed = append(unfixed, l)
 			}
@@ -316,8 +316,8 @@ func profileOrder(ctx context.Context, b *runner.Bench, w runner.Work, seconds i
 // articleOrder is the waterfall of fixing labs 1, 2, ..., in turn.
 func articleOrder() []Step {
 	art := []Step{{Label: "all baseline", Stages: stagesOf(nil)}}
-	for i, l := range labs.All {
-		f := labs.Numbers()[:i+1]
+	for i, l := range labs.Staged() {
+		f := labs.StagedNumbers()[:i+1]
 		art = append(art, Step{Label: fmt.Sprintf("+ lab %d (%s)", l.Number, l.Slug), Stages: stagesOf(f), Fixed: f})
 	}
 	return art
@@ -326,9 +326,9 @@ func articleOrder() []Step {
 // ablation is all-solution with one stage at a time back at baseline.
 func ablation() []Step {
 	var abl []Step
-	for _, l := range labs.All {
+	for _, l := range labs.Staged() {
 		var f []int
-		for _, n := range labs.Numbers() {
+		for _, n := range labs.StagedNumbers() {
 			if n != l.Number {
 				f = append(f, n)
 			}
@@ -459,7 +459,7 @@ func (cs *Result) sweep(ctx context.Context, b *runner.Bench, w runner.Work) err
 		at := w
 		at.Load.Workers = n
 		pt := SweepPoint{Workers: n}
-		sides := []string{stagesOf(nil), stagesOf(labs.Numbers()), discard}
+		sides := []string{stagesOf(nil), stagesOf(labs.StagedNumbers()), discard}
 		if i%2 == 1 {
 			slices.Reverse(sides)
 		}

@@ -93,7 +93,7 @@ func measureExperiment(ctx context.Context, b *runner.Bench, w runner.Work, e *E
 		}
 		defer func() { _ = setCommitFlush(context.WithoutCancel(ctx), b.DB, true) }()
 	}
-	return b.Leg(ctx, &runner.Side{Name: name, Stages: stagesOf(labs.Numbers()), Args: e.Args}, w, name)
+	return b.Leg(ctx, &runner.Side{Name: name, Stages: stagesOf(labs.StagedNumbers()), Args: e.Args}, w, name)
 }
 
 // WallClock is where the fixed server's requests spend their wall-clock

@@ -23,6 +23,9 @@ func Write(w io.Writer, dir func(name string) string, source, commit string) err
 	fmt.Fprintf(w, "Written by `make claims` (code %s) from %s. Each row says which run it read. A verdict is **confirmed** when the difference is significant (Mann-Whitney U, α = 0.05, over the pairs) and at least as large as claimed, within 10%%; **smaller here** when significant but short of the claim; **not seen here** when it is noise. Why a figure differs from the article is in each lesson's section 7.\n\n", commit, source)
 	fmt.Fprintf(w, "| lab | the article's claim | our measurement | verdict | run |\n|---|---|---|---|---|\n")
 	for _, l := range labs.All {
+		if len(l.Checks) == 0 {
+			continue // no claim of the article's to check (lab 00)
+		}
 		var rep runner.Report
 		err := runner.ReadJSON(filepath.Join(dir(fmt.Sprintf("lab-%d", l.Number)), "report.json"), &rep)
 		switch {

@@ -121,8 +121,11 @@ func Files(root string) ([]string, error) {
 // page, or another command's output.
 type Target struct {
 	Kind Kind
-	Lab  int  // for KindLab, and for KindCommand when the command is about one lab
-	AA   bool // KindLab with IMPL=baseline: the A/A noise run
+	Lab  int // for KindLab, and for KindCommand when the command is about one lab (OfLab)
+	// OfLab: the target is about lab Lab (lab 00 is a lab too, so Lab's
+	// zero value cannot say "none").
+	OfLab bool
+	AA    bool // KindLab with IMPL=baseline: the A/A noise run
 	// Run: a KindCommand that is a lab run with other settings (make lab-1
 	// LAB_FLAGS=-rate=800), or reads a lab run's reference capture: its
 	// figures depend on what the lab run's do.
@@ -147,15 +150,17 @@ const RefDir = "profiles/reference"
 // The lab numbers come from the registry (labs.All): a new lab is known
 // here without an edit.
 var (
-	labNumbers = numberAlternation()
-	labRun     = regexp.MustCompile(`^make lab-(` + labNumbers + `)( IMPL=baseline)?$`)
-	labWords   = regexp.MustCompile(`(?:lab-|bench-|check-|fuzz-|flame-|reference/lab-)(` + labNumbers + `)\b|labs/0*(` + labNumbers + `)-`)
+	labNumbers = numberAlternation(labs.All)
+	// make lab-N of a lab with a stage is a run whose report the block
+	// renders; a lab without one (lab 00) prints its own report.
+	labRun   = regexp.MustCompile(`^make lab-(` + numberAlternation(labs.Staged()) + `)( IMPL=baseline)?$`)
+	labWords = regexp.MustCompile(`(?:lab-|bench-|check-|fuzz-|flame-|reference/lab-)(` + labNumbers + `)\b|labs/0*(` + labNumbers + `)-`)
 )
 
-// numberAlternation is every lab's number, as a regexp alternation.
-func numberAlternation() string {
+// numberAlternation is the labs' numbers, as a regexp alternation.
+func numberAlternation(all []*labs.Lab) string {
 	var ns []string
-	for _, l := range labs.All {
+	for _, l := range all {
 		ns = append(ns, strconv.Itoa(l.Number))
 	}
 	// Longest first, so 10 is not read as 1.
@@ -173,7 +178,7 @@ func ParseTarget(command string) Target {
 	}
 	if m := labRun.FindStringSubmatch(command); m != nil {
 		n, _ := strconv.Atoi(m[1])
-		t := Target{Kind: KindLab, Lab: n, Dir: fmt.Sprintf("%s/lab-%d", RefDir, n)}
+		t := Target{Kind: KindLab, Lab: n, OfLab: true, Dir: fmt.Sprintf("%s/lab-%d", RefDir, n)}
 		if m[2] != "" {
 			t.AA, t.Dir = true, t.Dir+"-aa"
 		}
@@ -184,6 +189,7 @@ func ParseTarget(command string) Target {
 	t := Target{Kind: KindCommand, Run: strings.HasPrefix(command, "make lab-") || strings.Contains(command, RefDir+"/lab-")}
 	if m := labWords.FindStringSubmatch(command); m != nil {
 		t.Lab, _ = strconv.Atoi(m[1] + m[2])
+		t.OfLab = true
 	}
 	return t
 }
@@ -195,7 +201,7 @@ func (t Target) Name() string {
 	case KindCapstone, KindClaims:
 		return "capstone"
 	}
-	if t.Lab == 0 {
+	if !t.OfLab {
 		return "other"
 	}
 	return strconv.Itoa(t.Lab)
@@ -261,6 +267,8 @@ func Deps(root string, t Target) ([]string, error) {
 		rel, n := "labs/"+l.Slug, l.Number
 		var err error
 		switch {
+		case l.Stage == "" && !(t.OfLab && t.Lab == n):
+			// a lab about the instrument: no run but its own uses it
 		case t.Kind == KindCapstone || t.Kind == KindClaims:
 			err = errors.Join(add(rel+"/baseline", false), add(rel+"/solution", false))
 		case t.Kind == KindLab:
@@ -268,7 +276,7 @@ func Deps(root string, t Target) ([]string, error) {
 			if n == t.Lab {
 				err = errors.Join(err, add(rel+"/baseline", false))
 			}
-		case t.Lab == n:
+		case t.OfLab && t.Lab == n:
 			err = errors.Join(add(rel, true), add("labs/internal/labtest", true))
 		case t.Run:
 			err = add(rel+"/solution", false) // both sides run the other labs' solutions

@@ -271,7 +271,7 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 			return "", "", err
 		}
 		latest := time.Time{}
-		for _, l := range labs.All {
+		for _, l := range labs.Staged() { // the labs the claims read
 			s, err := readStamp(filepath.Join(root, RefDir, fmt.Sprintf("lab-%d", l.Number), "stamp.json"))
 			if err != nil {
 				return "", "", fmt.Errorf("the claims need lab %d's capture: make docs LAB=%d", l.Number, l.Number)

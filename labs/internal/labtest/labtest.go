@@ -109,8 +109,8 @@ type Budget struct {
 	Format  func(float64) string // how to print a count; Plain by default
 
 	Why     string // why the slow code is over the limit, in one sentence
-	Profile string // the capture that shows it: make flame-N PROFILE=<Profile>
-	Look    string // what to look for there, or another way to see it
+	Profile string // the capture that shows it: make flame-N PROFILE=<Profile>; empty: none does
+	Look    string // what to look for there, or (without Profile) how else to see it
 	Read    string // where the lesson helps, e.g. "labs/05-blocking/README.md, hints 1 and 2"
 }
 
@@ -173,12 +173,13 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 			}
 			t.Logf("%s: %s%s (budget %s, baseline %s)", impl.Name, format(got.Value), detail(got), format(limit), format(baseline.Value))
 			if got.Value > limit {
-				t.Errorf("%s: %s; the budget for %s is %s (the baseline: %s).\n"+
-					"Why: %s\n"+
-					"Next: see where it goes on the server: make lab-%d IMPL=%s (a few minutes; QUICK=1 on a busy machine) captures your code's profiles as the after side, then make flame-%d PROFILE=%s: %s\n"+
-					"Read: %s",
-					impl.Name, format(got.Value), b.Count, format(limit), format(baseline.Value),
-					b.Why, b.Lab, impl.Name, b.Lab, b.Profile, b.Look, b.Read)
+				next := fmt.Sprintf("see where it goes on the server: make lab-%d IMPL=%s (a few minutes; QUICK=1 on a busy machine) captures your code's profiles as the after side, then make flame-%d PROFILE=%s: %s",
+					b.Lab, impl.Name, b.Lab, b.Profile, b.Look)
+				if b.Profile == "" {
+					next = b.Look // a budget no profile shows (lab 00's, of a benchmark)
+				}
+				t.Errorf("%s: %s; the budget for %s is %s (the baseline: %s).\nWhy: %s\nNext: %s\nRead: %s",
+					impl.Name, format(got.Value), b.Count, format(limit), format(baseline.Value), b.Why, next, b.Read)
 			}
 		})
 	}

@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // stagesFor returns the -stages value where lab n runs impl and every
 // other lab its solution: a lab's two servers differ only in its stage.
 func stagesFor(n int, impl labs.Impl) string {
-	c := labs.Fix(labs.Numbers()...)
+	c := labs.Fix(labs.StagedNumbers()...)
 	c[n] = impl
 	return c.Flag()
 }
