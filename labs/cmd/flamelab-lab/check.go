@@ -56,6 +56,10 @@ func check(args []string) error {
 	for _, f := range figures {
 		fmt.Println("  " + f)
 	}
+	if lab.Stage == "" {
+		fmt.Printf("Now see what it reports beside the others: make bench-%d (your row is impl=exercise)\n", lab.Number)
+		return nil
+	}
 	fmt.Printf("Now measure it on the server: make lab-%d IMPL=exercise (QUICK=1 on a busy machine)\n", lab.Number)
 	return nil
 }
@@ -160,7 +164,7 @@ func explain(lab *labs.Lab, res *testResult) {
 		fmt.Fprint(w, "\n")
 		switch {
 		case strings.Contains(top, "Budget") || strings.Contains(strings.Join(res.output[name], "\n"), "Why: "):
-			fmt.Fprintf(w, "What it means: your exercise is correct so far but still does the slow thing this budget counts (the lines above: Why, Next, Read).\n")
+			fmt.Fprintf(w, "What it means: your exercise is correct so far but still does what this budget counts (the lines above: Why, Next, Read).\n")
 		case res.raced && slices.ContainsFunc(res.output[name], func(l string) bool { return strings.Contains(l, "DATA RACE") }):
 			fmt.Fprintf(w, "What it means: two goroutines touched the same memory, at least one writing, with nothing ordering them: the race detector's report above shows both stacks (the first access, then the earlier one).\n"+
 				"A race is a bug even when the numbers look right: the compiler and the CPU may reorder unsynchronised accesses.\n"+

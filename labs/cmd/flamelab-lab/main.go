@@ -188,7 +188,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		print, report = func() { res.WriteText(os.Stdout) }, "lab0.md, lab0.html (the A/A comparison's flame graphs: aa/)"
+		print, report = func() { res.WriteText(os.Stdout) }, "lab0.md, lab0.html (beside them the A/A comparison's report.md and flame graphs)"
 	} else {
 		rep, err := runner.Run(ctx, runner.Config{
 			Bench: bench,

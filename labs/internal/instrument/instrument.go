@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,7 +83,7 @@ const openShare = 0.6
 const statsReaders = 3
 
 // Run measures the instrument and writes lab0.json, lab0.md and lab0.html
-// to cfg.Bench.OutDir.
+// to cfg.Bench.OutDir, beside the A/A comparison's report and profiles.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	b := cfg.Bench
@@ -94,7 +93,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// 1. The noise floor.
 	b.Progressf("lab 0: the fixed server against itself (A/A), %d pairs", cfg.Pairs)
-	aa, err := b.In(filepath.Join(b.OutDir, "aa")).Compare(ctx, runner.Comparison{
+	aa, err := b.Compare(ctx, runner.Comparison{
 		Title: "lab 0 (00-measure): the fixed server against itself", Slug: "00-measure", Trick: "A/A: the same server on both sides", Claim: "every row noise", Profile: "cpu",
 		A:       &runner.Side{Name: "before", Impl: labs.Solution, Stages: fixed},
 		B:       &runner.Side{Name: "after", Impl: labs.Solution, Stages: fixed},
@@ -219,6 +218,19 @@ func (r *Result) WriteText(w io.Writer) {
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", l.Server, strings.Join(cr, "; "), strings.Join(cl, "; "), strings.Join(ol, "; "))
 		}
+		if len(r.Loops) == 2 {
+			p99 := func(rs []load.Result) float64 {
+				var v []float64
+				for _, x := range rs {
+					v = append(v, float64(x.P99))
+				}
+				return runner.Median(v)
+			}
+			st, ct := r.Loops[0], r.Loops[1]
+			if c, o := p99(ct.Closed), p99(ct.Open); c > 0 && o > 0 {
+				fmt.Fprintf(w, "\nThe stall's p99 against the control's (medians of the rounds): closed loop %.1fx, open loop %.1fx.", p99(st.Closed)/c, p99(st.Open)/o)
+			}
+		}
 		fmt.Fprintf(w, "\nRounds are separated by \"; \". A closed loop measures the requests it managed to send: while the server stalls, its %d clients wait and send nothing, so the stall is a few slow requests among many. An open loop measures the requests a steady stream of users would have sent: every one that arrives during the stall waits.\n", r.Load.Workers)
 	}
 }
@@ -227,7 +239,7 @@ var page = template.Must(template.New("lab0").Parse(`<!doctype html>
 <html><head><meta charset="utf-8"><title>flamelab lab 0: the instrument</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}</style></head><body>
 <h1>lab 0: the instrument, measured first</h1>
-<p>The A/A comparison's own report, with its flame graphs: <a href="aa/report.html">aa/report.html</a>.</p>
+<p>The A/A comparison's own report, with its flame graphs (make flame-0 opens them in pprof): <a href="report.html">report.html</a>.</p>
 <pre style="white-space:pre-wrap;font-size:12px">{{.Text}}</pre>
 </body></html>
 `))
