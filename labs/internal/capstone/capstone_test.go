@@ -83,7 +83,7 @@ func TestStagesOfAndHalf(t *testing.T) {
 	if got := stagesOf([]int{7, 1}); got != "all=baseline,1=solution,7=solution" {
 		t.Errorf("stagesOf = %q", got)
 	}
-	if _, err := labs.ParseChoice(stagesOf(labs.Numbers())); err != nil {
+	if _, err := labs.ParseChoice(stagesOf(labs.StagedNumbers())); err != nil {
 		t.Errorf("the all-solution stages do not parse: %v", err)
 	}
 	steps := []Step{{Median: 100}, {Median: 300}, {Median: 600}, {Median: 900}}
