@@ -307,3 +307,30 @@ func TestAllInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestChoiceFlag: every -stages value is built by Choice.Flag and means
+// what it says when the server parses it back; a lab without a stage
+// cannot be chosen.
+func TestChoiceFlag(t *testing.T) {
+	if got := labs.Fix(7, 3).Flag(); got != "all=baseline,3=solution,7=solution" {
+		t.Errorf("Fix(7, 3).Flag() = %q", got)
+	}
+	all := labs.Fix(labs.StagedNumbers()...)
+	parsed, err := labs.ParseChoice(all.Flag())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range labs.Staged() {
+		if parsed.Get(l.Number) != labs.Solution {
+			t.Errorf("%s parsed back picks lab %d's %s", all.Flag(), l.Number, parsed.Get(l.Number))
+		}
+	}
+	for _, l := range labs.All {
+		if l.Stage != "" {
+			continue
+		}
+		if _, err := labs.ParseChoice(fmt.Sprintf("%d=solution", l.Number)); err == nil || !strings.Contains(err.Error(), "no stage") {
+			t.Errorf("choosing lab %d, which has no stage, gave %v; want an error that says so", l.Number, err)
+		}
+	}
+}
