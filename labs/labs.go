@@ -1,4 +1,4 @@
-// Package labs lists flamelab's seven labs and assembles a server from one
+// Package labs lists flamelab's labs and assembles a server from one
 // implementation of each lab's stage.
 //
 // Every lab owns one stage of the server (see server.Stages) and has up to
@@ -38,6 +38,8 @@ import (
 	parsesolution "github.com/flamelab/flamelab/labs/06-parsing/solution"
 	store "github.com/flamelab/flamelab/labs/07-batching/baseline"
 	storesolution "github.com/flamelab/flamelab/labs/07-batching/solution"
+	pipeline "github.com/flamelab/flamelab/labs/08-pipeline/baseline"
+	pipelinesolution "github.com/flamelab/flamelab/labs/08-pipeline/solution"
 )
 
 // Lab describes one lab.
@@ -69,6 +71,19 @@ type Lab struct {
 	// race detector (see labtest.NeedsNoRace), so make check-N judges the
 	// budgets in a pass without -race before the correctness pass with it.
 	RaceFreeBudgets bool
+	// ProcessCPU: make lab-N also measures each process's CPU per request
+	// and how busy the cores are (lab 8: is the server waiting, or out of
+	// cores?).
+	ProcessCPU bool
+	// Extends is the lab whose solution this lab's stage runs inside (lab
+	// 8's pipeline runs lab 7's batches), or 0. That lab's own comparison
+	// keeps this one at its baseline: its after side is its fix as it wrote
+	// it, not a later lab's.
+	Extends int
+	// Watch, if set, is the package whose share of the lab's profile make
+	// lab-N reports instead of the stage's own: lab 8's pipeline spends
+	// its time in lab 7's store, and the requests wait there for it.
+	Watch string
 
 	build map[Impl]Builder
 }
@@ -186,9 +201,18 @@ var All = []*Lab{
 		build: map[Impl]Builder{
 			Baseline: func(env Env, s *server.Stages) error { s.Store = store.New(env.Pool); return nil },
 			Solution: func(env Env, s *server.Stages) error {
-				s.Store = storesolution.New(env.Pool, storesolution.Options{Timeout: env.DBTimeout})
+				// s.Pipeline is lab 8's, built first (see Build).
+				s.Store = storesolution.New(env.Pool, storesolution.Options{Timeout: env.DBTimeout, Pipeline: s.Pipeline})
 				return nil
 			},
+		}},
+	{Number: 8, Slug: "08-pipeline", Stage: "Pipeline", Extends: 7, ProcessCPU: true,
+		Trick: "past the article: more than one batch in flight (Little's law, a commit pipeline)",
+		Claim: "not the article's: our goal is 1.3x req/s at 32 clients, the fixed server at 60% of the COPY ceiling", Profile: "fgprof",
+		Watch: "github.com/flamelab/flamelab/labs/07-batching/solution",
+		build: map[Impl]Builder{
+			Baseline: func(_ Env, s *server.Stages) error { s.Pipeline = pipeline.New(); return nil },
+			Solution: func(_ Env, s *server.Stages) error { s.Pipeline = pipelinesolution.New(pipelinesolution.Options{}); return nil },
 		}},
 }
 

@@ -3,6 +3,7 @@ package labs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,10 +39,13 @@ type Env struct {
 	NoAuditFsync bool
 }
 
-// Build assembles the stages c picks.
+// Build assembles the stages c picks. It builds them from the last lab to
+// the first, so a stage that runs inside an earlier lab's (lab 8's
+// pipeline, inside lab 7's store: Lab.Extends) exists when that one is
+// built.
 func Build(env Env, c Choice) (server.Stages, error) {
 	var s server.Stages
-	for _, l := range All {
+	for _, l := range slices.Backward(All) {
 		if l.Stage == "" {
 			continue // a lab about the instrument, not the server (lab 00)
 		}

@@ -11,9 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// The seven stages below are the seven places where the server is slow, one
-// per lab. Each interface is as small as the request path needs, so a lab's
-// baseline, its solution and a learner's exercise are interchangeable.
+// The stages below are the places where the server is slow, one per lab:
+// seven on the request path (the article's tricks), and lab 8's pipeline,
+// which runs inside lab 7's batching store. Each interface is as small as
+// its caller needs, so a lab's baseline, its solution and a learner's
+// exercise are interchangeable.
 
 // BodyReader splits a request body into lines (lab 2, 02-buffers).
 type BodyReader interface {
@@ -97,6 +99,23 @@ type Store interface {
 	Close() error
 }
 
+// Pipeline runs a batching store's batches (lab 8, 08-pipeline): the
+// store gathers queued requests into a batch and writes it in one
+// transaction; the pipeline decides when the next batch is gathered, and so
+// how many are in flight at once. The server never calls it: lab 7's
+// solution does, and lab 7's baseline, which writes each request on its
+// own, has no batches to run.
+type Pipeline interface {
+	// Run calls next for a batch and then its flush, until next reports
+	// that there are none left (the store is closed and its queue
+	// drained), and returns once every flush it started has returned.
+	// next blocks until a request is queued or the store closes, and must
+	// not be called again before it returns; a flush may run beside other
+	// flushes and beside next. Every flush next returns must be called,
+	// exactly once: its requests wait for it.
+	Run(next func() (flush func(), ok bool))
+}
+
 // Request is one POST /events as the Store stores it.
 type Request struct {
 	ID     string   // a new UUID for this request
@@ -143,7 +162,8 @@ func BodyDigest(lines [][]byte) [32]byte {
 }
 
 // Stages is one implementation of each stage: the server is assembled from
-// them (see package labs for the implementations).
+// them (see package labs for the implementations). Pipeline may be nil (a
+// store that does not batch ignores it).
 type Stages struct {
 	BodyReader BodyReader // lab 2
 	Parser     Parser     // lab 6
@@ -152,4 +172,5 @@ type Stages struct {
 	Stats      Stats      // lab 3
 	Auditor    Auditor    // lab 5
 	Store      Store      // lab 7
+	Pipeline   Pipeline   // lab 8: the Store's, if it batches; the server does not call it
 }

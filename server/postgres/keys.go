@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,12 +34,24 @@ type Claim struct {
 //
 // The claim commits or rolls back with the events: that is what makes a
 // retry safe across crashes.
+//
+// The keys are claimed in sorted order, whatever the order of reqs. Two
+// transactions in flight at once (lab 08's pipelined batches) that claim
+// {a, b} and {b, a} in their arrival order would each wait for the other's
+// second key: a deadlock, which Postgres breaks after a second by failing
+// one of them. In one order, the second simply waits for the first.
 func ClaimKeys(ctx context.Context, tx pgx.Tx, reqs []server.Request) ([]Claim, error) {
 	keys := make([]string, len(reqs))
 	ids := make([]string, len(reqs))
 	digests := make([][]byte, len(reqs))
 	accepted := make([]int32, len(reqs))
-	for i, r := range reqs {
+	order := make([]int, len(reqs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(reqs[a].Key, reqs[b].Key) })
+	for i, o := range order {
+		r := reqs[o]
 		keys[i], ids[i], digests[i], accepted[i] = r.Key, r.ID, r.Digest[:], int32(len(r.Events))
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO requests (idempotency_key, request_id, body_sha256, accepted)

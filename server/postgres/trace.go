@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,12 +15,13 @@ import (
 // statement preparation (pgx prepares each new statement once per
 // connection), every SendBatch (one pipelined round trip however many
 // statements it holds) and every CopyFrom (one streamed operation however many
-// rows). Lab 07 uses it
-// to prove that batching removed round trips, as a count rather than a time.
+// rows). Lab 07 uses it to prove that batching removed round trips, as a
+// count rather than a time; lab 08 to count the batches in flight.
 //
 // The zero value is ready to use and safe for concurrent use.
 type RoundTrips struct {
 	queries, prepares, batches, copies atomic.Int64
+	copying, copyNanos                 atomic.Int64
 }
 
 var (
@@ -46,6 +48,7 @@ func (r *RoundTrips) Reset() {
 	r.prepares.Store(0)
 	r.batches.Store(0)
 	r.copies.Store(0)
+	r.copyNanos.Store(0) // not copying: those in flight are still in flight
 }
 
 // TraceQueryStart implements pgx.QueryTracer.
@@ -81,11 +84,32 @@ func (r *RoundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // TraceCopyFromStart implements pgx.CopyFromTracer.
 func (r *RoundTrips) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
 	r.copies.Add(1)
-	return ctx
+	r.copying.Add(1)
+	return context.WithValue(ctx, copyStart{}, time.Now())
 }
 
 // TraceCopyFromEnd implements pgx.CopyFromTracer.
-func (r *RoundTrips) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+func (r *RoundTrips) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromEndData) {
+	r.copying.Add(-1)
+	if start, ok := ctx.Value(copyStart{}).(time.Time); ok {
+		r.copyNanos.Add(time.Since(start).Nanoseconds())
+	}
+}
+
+type copyStart struct{}
+
+// Copies returns the COPYs started so far, and how many of them have not
+// ended: with the commit held up (lab 08's budget), the batches in flight.
+func (r *RoundTrips) Copies() (started, inFlight int64) {
+	return r.copies.Load(), r.copying.Load()
+}
+
+// CopySeconds returns the time spent in COPYs so far, summed over the
+// connections: over an interval, its growth divided by the interval's
+// length is the mean number of COPYs in flight (Little's law). Outside a
+// transaction a COPY is its own, so for a batch without idempotency keys
+// this includes its commit.
+func (r *RoundTrips) CopySeconds() float64 { return float64(r.copyNanos.Load()) / 1e9 }
 
 // NewPool opens a pool to url whose operations are counted by trips, for
 // tests and tools that need to see what a store does.

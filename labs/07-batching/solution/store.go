@@ -21,6 +21,10 @@ type Options struct {
 	Linger  time.Duration // how long a batch waits for more requests; default 0: take what is queued, no waiting
 	Queue   int           // most requests waiting for the writer; default 256
 	Timeout time.Duration // the most one batch may take; default 30 s
+	// Pipeline runs the batches (lab 08-pipeline). nil: one at a time,
+	// each gathered only once the one before it has committed, as this lab
+	// writes them.
+	Pipeline server.Pipeline
 }
 
 // ErrClosed is returned by Insert after Close.
@@ -33,7 +37,7 @@ type Store struct {
 
 	queue   chan *pending
 	closing chan struct{}
-	done    chan struct{}
+	done    chan struct{} // closed when the pipeline has returned: every batch written
 
 	// mu orders Insert and Close: an Insert that got past the closed check
 	// finishes queuing before Close proceeds, so the writer's final drain
@@ -114,26 +118,49 @@ func (s *Store) Insert(ctx context.Context, req server.Request) (server.Receipt,
 	return o.receipt, o.err
 }
 
-// writer is the only goroutine that writes events.
+// writer runs the batches through the pipeline until Close has drained the
+// queue.
 func (s *Store) writer() {
 	defer close(s.done)
+	p := s.opts.Pipeline
+	if p == nil {
+		p = oneAtATime{}
+	}
+	p.Run(s.next)
+}
+
+// oneAtATime is this lab's pipeline: gather a batch, write it, and only then
+// gather the next. Lab 08 starts from it.
+type oneAtATime struct{}
+
+func (oneAtATime) Run(next func() (func(), bool)) {
 	for {
-		var first *pending
+		flush, ok := next()
+		if !ok {
+			return
+		}
+		flush()
+	}
+}
+
+// next waits for a request and gathers the batch it starts. After Close it
+// drains: every request queued before Close is still written, and then
+// there are no more batches.
+func (s *Store) next() (func(), bool) {
+	var first *pending
+	draining := false
+	select {
+	case first = <-s.queue:
+	case <-s.closing:
 		select {
 		case first = <-s.queue:
-		case <-s.closing:
-			// Drain: everything queued before Close is still written.
-			for {
-				select {
-				case p := <-s.queue:
-					s.flush(s.gather(p, true))
-				default:
-					return
-				}
-			}
+			draining = true
+		default:
+			return nil, false
 		}
-		s.flush(s.gather(first, false))
 	}
+	batch := s.gather(first, draining)
+	return func() { s.flush(batch) }, true
 }
 
 // gather builds a batch from first and what else is queued, up to MaxRows
@@ -172,7 +199,9 @@ func (s *Store) gather(first *pending, draining bool) []*pending {
 
 var columns = []string{"request_id", "line", "ts", "user_id", "path", "status", "latency_ms", "bytes"}
 
-// flush writes a batch and tells every request in it. Without idempotency
+// flush writes a batch and tells every request in it. It is safe to call
+// beside other flushes (each takes its own connection from the pool), which
+// lab 08's pipelines do. Without idempotency
 // keys that is one COPY, which is one statement and so one transaction. With
 // keys it is a transaction that claims the keys, copies the events of the
 // requests whose keys were new, and commits: a retry is stored once, even

@@ -85,7 +85,7 @@ type event struct {
 }
 
 var (
-	budgetLine = regexp.MustCompile(`budget: (.*?): at most (\S+) \(the baseline: (.*)\)$`)
+	budgetLine = regexp.MustCompile(`budget: (.*?): (at most|at least) (\S+) \(the baseline: (.*)\)$`)
 	yoursLine  = regexp.MustCompile(`^\s*\S+: exercise: (.*?) \(budget`)
 )
 
@@ -118,7 +118,7 @@ func runTests(pkg string, flags []string) (*testResult, error) {
 			res.raced = res.raced || strings.Contains(line, "WARNING: DATA RACE")
 			top, _, _ := strings.Cut(e.Test, "/")
 			if m := budgetLine.FindStringSubmatch(line); m != nil {
-				budgets[top] = fmt.Sprintf("%s: budget %s, baseline %s", m[1], m[2], m[3])
+				budgets[top] = fmt.Sprintf("%s: budget %s %s, baseline %s", m[1], m[2], m[3], m[4])
 			}
 			if m := yoursLine.FindStringSubmatch(line); m != nil && budgets[top] != "" {
 				res.figures = append(res.figures, fmt.Sprintf("%s; yours: %s", budgets[top], m[1]))

@@ -194,7 +194,7 @@ func run(args []string) error {
 			Bench: bench,
 			Lab:   lab, Candidate: cand,
 			Options: runner.Options{
-				Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads},
+				Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads, ProcessCPU: lab.ProcessCPU},
 				Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
 			},
 		})

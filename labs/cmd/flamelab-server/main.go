@@ -101,10 +101,12 @@ func run() error {
 	// The counters the lab runner reads on the admin port (/debug/vars),
 	// published whatever the mode, so a do-nothing server can be seen to
 	// do nothing: database round trips (a pgx tracer), audit fsyncs, and
-	// the mode itself.
+	// the mode itself; and the seconds spent in COPYs, over all
+	// connections, from which the runner reads the batches in flight.
 	c := &counters{trips: &postgres.RoundTrips{}, fsyncs: new(atomic.Int64)}
 	expvar.Publish("db_round_trips", expvar.Func(func() any { return c.trips.Total() }))
 	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return c.fsyncs.Load() }))
+	expvar.Publish("db_copy_seconds", expvar.Func(func() any { return c.trips.CopySeconds() }))
 	mode := "server"
 	if o.discard {
 		mode = "discard"

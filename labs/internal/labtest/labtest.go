@@ -102,6 +102,10 @@ type Budget struct {
 	// machine, such as a share of a CPU profile.
 	Max        float64
 	OfBaseline float64
+	// Min, for a count of which more is better (lab 08's batches in
+	// flight), is the least it must reach; the baseline must stay under it.
+	// Set Min or Max, not both.
+	Min float64
 	// Premise, if set, is the least the baseline must count for the lesson
 	// to hold (e.g. "the parser is the hot spot"); below it the test fails
 	// and says so.
@@ -150,16 +154,19 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 	if t.Failed() {
 		return
 	}
-	limit := b.Max
+	limit, most, over := b.Max, "at most", func(v, limit float64) bool { return v > limit }
 	if b.OfBaseline > 0 {
 		limit = b.OfBaseline * baseline.Value
 	}
-	t.Logf("budget: %s: at most %s (the baseline: %s%s)", b.Count, format(limit), format(baseline.Value), detail(baseline))
+	if b.Min > 0 {
+		limit, most, over = b.Min, "at least", func(v, limit float64) bool { return v < limit }
+	}
+	t.Logf("budget: %s: %s %s (the baseline: %s%s)", b.Count, most, format(limit), format(baseline.Value), detail(baseline))
 	if b.Premise > 0 && baseline.Value < b.Premise {
 		t.Errorf("the baseline's %s is %s, under the %s the lesson starts from: its premise does not hold on this run;\n"+
 			"rerun on a quieter machine, and if it persists, the lesson and the budget need revisiting", b.Count, format(baseline.Value), format(b.Premise))
 	}
-	if b.OfBaseline == 0 && baseline.Value <= limit {
+	if b.OfBaseline == 0 && !over(baseline.Value, limit) {
 		t.Errorf("the baseline's %s is %s, within the budget of %s: the budget no longer tests anything", b.Count, format(baseline.Value), format(limit))
 	}
 	for _, impl := range Budgeted(t, all) {
@@ -171,15 +178,15 @@ func Judge[T any](t *testing.T, b Budget, all map[labs.Impl]T, measure func(t *t
 			if t.Failed() {
 				return
 			}
-			t.Logf("%s: %s%s (budget %s, baseline %s)", impl.Name, format(got.Value), detail(got), format(limit), format(baseline.Value))
-			if got.Value > limit {
+			t.Logf("%s: %s%s (budget %s %s, baseline %s)", impl.Name, format(got.Value), detail(got), most, format(limit), format(baseline.Value))
+			if over(got.Value, limit) {
 				next := fmt.Sprintf("see where it goes on the server: make lab-%d IMPL=%s (a few minutes; QUICK=1 on a busy machine) captures your code's profiles as the after side, then make flame-%d PROFILE=%s: %s",
 					b.Lab, impl.Name, b.Lab, b.Profile, b.Look)
 				if b.Profile == "" {
 					next = b.Look // a budget no profile shows (lab 00's, of a benchmark)
 				}
-				t.Errorf("%s: %s; the budget for %s is %s (the baseline: %s).\nWhy: %s\nNext: %s\nRead: %s",
-					impl.Name, format(got.Value), b.Count, format(limit), format(baseline.Value), b.Why, next, b.Read)
+				t.Errorf("%s: %s; the budget for %s is %s %s (the baseline: %s).\nWhy: %s\nNext: %s\nRead: %s",
+					impl.Name, format(got.Value), b.Count, most, format(limit), format(baseline.Value), b.Why, next, b.Read)
 			}
 		})
 	}

@@ -226,6 +226,7 @@ func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Wor
 		GCCycles:         after.NumGC - before.NumGC,
 		RoundTripsPerReq: float64(after.RoundTrips-before.RoundTrips) / float64(res.Requests),
 		FsyncsPerReq:     float64(after.Fsyncs-before.Fsyncs) / float64(res.Requests),
+		CopiesInFlight:   (after.CopySecs - before.CopySecs) / res.Duration.Seconds(),
 		BytesPerReq:      float64(after.TotalAlloc-before.TotalAlloc) / float64(res.Requests),
 		MutexWaitPerReq:  (after.Sched.MutexWait - before.Sched.MutexWait) * 1e6 / float64(res.Requests),
 		Stats:            statsRes,

@@ -42,6 +42,7 @@ var MetricDefs = []MetricDef{
 	{"GC cycles", "per leg", false, func(l Leg) float64 { return float64(l.GCCycles) }, nil},
 	{"database round trips", "per request", false, func(l Leg) float64 { return l.RoundTripsPerReq }, nil},
 	{"audit fsyncs", "per request", false, func(l Leg) float64 { return l.FsyncsPerReq }, nil},
+	{"batches in flight", "mean COPYs", true, func(l Leg) float64 { return l.CopiesInFlight }, nil},
 	{"goroutines created", "per request", false, func(l Leg) float64 { return l.GoroutinesPerReq }, nil},
 	{"scheduler latency p99", "µs", false, func(l Leg) float64 { return l.SchedP99 }, nil},
 	{"mutex wait", "µs per request", false, func(l Leg) float64 { return l.MutexWaitPerReq }, nil},

@@ -47,19 +47,32 @@ type Config struct {
 // cfg.Bench.OutDir.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	l := cfg.Lab
+	watch := func(impl labs.Impl) string {
+		if l.Watch != "" {
+			return l.Watch
+		}
+		return l.Package(impl)
+	}
 	return cfg.Bench.Compare(ctx, Comparison{
 		Title: fmt.Sprintf("lab %d (%s)", l.Number, l.Slug),
 		Lab:   l.Number, Slug: l.Slug, Trick: l.Trick, Claim: l.Claim, Profile: l.Profile,
-		A:       &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: l.Package(labs.Baseline)},
-		B:       &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: l.Package(cfg.Candidate)},
+		A:       &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: watch(labs.Baseline)},
+		B:       &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: watch(cfg.Candidate)},
 		Options: cfg.Options,
 	})
 }
 
 // stagesFor returns the -stages value where lab n runs impl and every
-// other lab its solution: a lab's two servers differ only in its stage.
+// other lab its solution, but a lab that extends n's stage (Lab.Extends) its
+// baseline: a lab's two servers differ only in its stage, and its after
+// side is its fix as it wrote it.
 func stagesFor(n int, impl labs.Impl) string {
 	c := labs.Fix(labs.StagedNumbers()...)
+	for _, l := range labs.Staged() {
+		if l.Extends == n {
+			c[l.Number] = labs.Baseline
+		}
+	}
 	c[n] = impl
 	return c.Flag()
 }
@@ -87,8 +100,12 @@ type Leg struct {
 	Load             load.Result
 	AllocsPerReq     float64
 	GCCycles         uint32
-	RoundTripsPerReq float64             // database round trips per request
-	FsyncsPerReq     float64             // audit fsyncs per request
+	RoundTripsPerReq float64 // database round trips per request
+	FsyncsPerReq     float64 // audit fsyncs per request
+	// CopiesInFlight is the mean number of COPYs in flight over the leg:
+	// the seconds spent in them, over all connections, divided by the
+	// leg's length (Little's law). A batching store's batches in flight.
+	CopiesInFlight   float64
 	BytesPerReq      float64             // bytes allocated per request
 	MutexWaitPerReq  float64             // µs goroutines spent blocked on mutexes, per request
 	Stats            *load.ReadersResult // the /stats readers, when the lab has them

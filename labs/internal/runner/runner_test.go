@@ -80,11 +80,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &parsed); err != nil {
 		t.Fatalf("report.json does not parse: %v", err)
 	}
-	if parsed.Lab != 6 || parsed.Title != "lab 6 (06-parsing)" || len(parsed.Metrics) != 11 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
+	if parsed.Lab != 6 || parsed.Title != "lab 6 (06-parsing)" || len(parsed.Metrics) != 12 || len(parsed.A.Legs) != 1 || parsed.A.Legs[0].Load.Requests != 40 {
 		t.Errorf("report.json: lab %d, %d metrics, legs %+v", parsed.Lab, len(parsed.Metrics), parsed.A.Legs)
 	}
-	if l := rep.A.Legs[0]; l.AllocsPerReq <= 0 || l.RoundTripsPerReq <= 0 || l.FsyncsPerReq <= 0 || l.GoroutinesPerReq <= 0 || l.BytesPerReq <= 0 || l.SchedP99 <= 0 {
-		t.Errorf("allocations, round trips, fsyncs, goroutines or scheduler latency per request not measured: %+v", l)
+	if l := rep.A.Legs[0]; l.AllocsPerReq <= 0 || l.RoundTripsPerReq <= 0 || l.FsyncsPerReq <= 0 || l.GoroutinesPerReq <= 0 || l.BytesPerReq <= 0 || l.SchedP99 <= 0 || l.CopiesInFlight <= 0 {
+		t.Errorf("allocations, round trips, fsyncs, goroutines, scheduler latency or batches in flight not measured: %+v", l)
 	}
 	html, _ := os.ReadFile(filepath.Join(out, "report.html"))
 	for _, want := range []string{"before-cpu.html", "diff-cpu.html", "<svg"} {

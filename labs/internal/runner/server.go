@@ -101,8 +101,9 @@ type memStats struct {
 	Mallocs    uint64
 	TotalAlloc uint64 // bytes allocated, cumulative
 	NumGC      uint32
-	RoundTrips int64 // database round trips (the server's pgx tracer)
-	Fsyncs     int64 // the audit file's fsyncs
+	RoundTrips int64   // database round trips (the server's pgx tracer)
+	Fsyncs     int64   // the audit file's fsyncs
+	CopySecs   float64 // seconds spent in COPYs, summed over connections
 	Sched      server.SchedStats
 	Mode       string // "server", or "discard" for the do-nothing server
 }
@@ -116,6 +117,7 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 		} `json:"memstats"`
 		RoundTrips int64             `json:"db_round_trips"`
 		Fsyncs     int64             `json:"audit_fsyncs"`
+		CopySecs   float64           `json:"db_copy_seconds"`
 		Sched      server.SchedStats `json:"sched"`
 		Mode       string            `json:"mode"`
 	}
@@ -124,7 +126,7 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, Sched: v.Sched, Mode: v.Mode}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, CopySecs: v.CopySecs, Sched: v.Sched, Mode: v.Mode}, err
 }
 
 // get fetches url (always the server's loopback admin port).
