@@ -4,7 +4,7 @@ import "sync"
 
 // Options tune the pipeline. The zero value means the defaults.
 type Options struct {
-	// InFlight is the most batches written at once; default 4. Each holds
+	// InFlight is the most batches written at once; default 2. Each holds
 	// a database connection while it is in flight (the server's pool has
 	// 32). The lesson's sweep measures 1, 2, 4 and 8.
 	InFlight int
@@ -18,7 +18,7 @@ type Pipeline struct {
 // New returns a pipeline with opts.
 func New(opts Options) *Pipeline {
 	if opts.InFlight <= 0 {
-		opts.InFlight = 4
+		opts.InFlight = 2
 	}
 	return &Pipeline{inFlight: opts.InFlight}
 }
