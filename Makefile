@@ -102,7 +102,7 @@ reset-%: FORCE ## restore lab N's exercise from its baseline (your changes are l
 	@$(LABTOOL) reset -lab $*
 
 .PHONY: capstone
-capstone: ## all seven fixes: all-baseline vs all-solution, both waterfalls, the ablation (QUICK=1: a small one)
+capstone: ## every fix (the seven, and lab 08): all-baseline vs all-solution, both waterfalls, the ablation (QUICK=1: a small one)
 	@$(LABTOOL) capstone $(if $(QUICK),-quick) $(CAPSTONE_FLAGS)
 
 .PHONY: docs

@@ -17,6 +17,11 @@
 // gives up when its context ends) instead of letting memory grow. Close
 // stops taking new work, waits until the queue is drained, and returns.
 //
+// The writer writes one batch at a time: gather, COPY, commit, then gather
+// the next. That loop is Options.Pipeline, a server.Pipeline, so lab
+// 08-pipeline can change it alone (several batches in flight) while this
+// store keeps every promise; nil, as here, is the loop as this lab wrote it.
+//
 // Reads: one SELECT with ORDER BY and LIMIT, instead of a list of ids and a
 // query per id.
 package solution

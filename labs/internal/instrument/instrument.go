@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, c := range res.Loops[0].Closed {
 		stalled = append(stalled, c.ReqPerSec)
 	}
-	res.OpenRate = max(1, int(openShare*minOf(stalled)))
+	res.OpenRate = max(1, int(openShare*slices.Min(stalled)))
 	open := cfg.Load
 	open.Mode, open.Rate, open.Workers = load.Latency, res.OpenRate, openLoopClients
 	open.Requests = runner.SizeWork(float64(res.OpenRate), 4)
@@ -166,14 +167,6 @@ func rates(legs []runner.Leg) []float64 {
 		out = append(out, l.Load.ReqPerSec)
 	}
 	return out
-}
-
-func minOf(v []float64) float64 {
-	m := v[0]
-	for _, x := range v[1:] {
-		m = min(m, x)
-	}
-	return m
 }
 
 func ms(d time.Duration) string { return runner.Num(float64(d) / float64(time.Millisecond)) }

@@ -164,15 +164,13 @@ func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling
 	}
 	// The load outlasts the window by a little, so no profile ends in an
 	// idle tail.
-	phases := []struct {
+	type phase struct {
 		kind load.Kind
 		d    time.Duration
-	}{{spec.Kind, window + 300*time.Millisecond}}
+	}
+	phases := []phase{{spec.Kind, window + 300*time.Millisecond}}
 	if w.Reads != 0 {
-		phases = []struct {
-			kind load.Kind
-			d    time.Duration
-		}{{spec.Kind, window * 2 / 3}, {load.Recent, window/3 + 300*time.Millisecond}}
+		phases = []phase{{spec.Kind, window * 2 / 3}, {load.Recent, window/3 + 300*time.Millisecond}}
 	}
 	for _, ph := range phases {
 		s := spec
