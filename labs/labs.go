@@ -212,7 +212,10 @@ var All = []*Lab{
 		Watch: "github.com/flamelab/flamelab/labs/07-batching/solution",
 		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Pipeline = pipeline.New(); return nil },
-			Solution: func(_ Env, s *server.Stages) error { s.Pipeline = pipelinesolution.New(pipelinesolution.Options{}); return nil },
+			Solution: func(_ Env, s *server.Stages) error {
+				s.Pipeline = pipelinesolution.New(pipelinesolution.Options{})
+				return nil
+			},
 		}},
 }
 

@@ -77,15 +77,22 @@ func (b *Bench) Fresh(ctx context.Context) error {
 	return err
 }
 
+// start empties the table and starts a server with stages, its audit trail
+// in OutDir named after name (the caller removes it when done).
+func (b *Bench) start(ctx context.Context, stages, name string, profiling bool, extra ...string) (srv *serverProc, audit string, err error) {
+	if err := b.Fresh(ctx); err != nil {
+		return nil, "", err
+	}
+	audit = filepath.Join(b.OutDir, "audit-"+name+".log")
+	srv, err = startServer(ctx, b.ServerBin, stages, b.DB.URL, audit, profiling, extra...)
+	return srv, audit, err
+}
+
 // Leg runs one measured leg of side: a fresh table, a fresh server, the
 // warm-up, then w's work. name names its audit file. A leg of the
 // do-nothing server (Side.DoesNothing) is refused if it did any work.
 func (b *Bench) Leg(ctx context.Context, side *Side, w Work, name string) (Leg, error) {
-	if err := b.Fresh(ctx); err != nil {
-		return Leg{}, err
-	}
-	audit := filepath.Join(b.OutDir, "audit-"+name+".log")
-	srv, err := startServer(ctx, b.ServerBin, side.Stages, b.DB.URL, audit, false, side.Args...)
+	srv, audit, err := b.start(ctx, side.Stages, name, false, side.Args...)
 	if err != nil {
 		return Leg{}, err
 	}
@@ -272,15 +279,11 @@ func (b *Bench) CopyCeiling(ctx context.Context, spec load.Spec) (float64, error
 // CPU profile of as many seconds (one after the other: fgprof's own
 // sampling would fill a CPU profile taken beside it). name names the files.
 func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, seconds int, name string) (wall, cpu *profile.Profile, err error) {
-	if err := b.Fresh(ctx); err != nil {
-		return nil, nil, err
-	}
-	audit := filepath.Join(b.OutDir, "audit-"+name+".log")
-	defer os.Remove(audit)
-	srv, err := startServer(ctx, b.ServerBin, stages, b.DB.URL, audit, false)
+	srv, audit, err := b.start(ctx, stages, name, false)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer os.Remove(audit)
 	defer srv.kill()
 	spec.Target, spec.Requests, spec.Warmup = srv.public, 1_000_000, 0 // until the profiles are taken
 	lctx, stop := context.WithCancel(ctx)

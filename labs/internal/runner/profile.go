@@ -94,15 +94,11 @@ func (b *Bench) Profile(ctx context.Context, side *Side, w Work, p Profiling) er
 // load that fills it and the goroutine snapshot belong to one leg and share
 // its timing.
 func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling, pass int) error {
-	if err := b.Fresh(ctx); err != nil {
-		return err
-	}
-	audit := filepath.Join(b.OutDir, fmt.Sprintf("audit-%s-profiled%d.log", side.Name, pass))
-	defer os.Remove(audit)
-	srv, err := startServer(ctx, b.ServerBin, side.Stages, b.DB.URL, audit, pass == 0)
+	srv, audit, err := b.start(ctx, side.Stages, fmt.Sprintf("%s-profiled%d", side.Name, pass), pass == 0)
 	if err != nil {
 		return err
 	}
+	defer os.Remove(audit)
 	defer srv.kill()
 	spec := w.Load
 	spec.Target = srv.public
