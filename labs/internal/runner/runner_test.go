@@ -34,6 +34,30 @@ func TestStagesFor(t *testing.T) {
 			t.Errorf("lab 6's before side runs lab %d's %s, want its %s: a lab's two servers differ only in its stage", l.Number, c.Get(l.Number), want)
 		}
 	}
+	// A lab whose stage runs inside another's (lab 8's pipeline, inside
+	// lab 7's store) stays at its baseline in that lab's comparison, on
+	// both sides; in its own, the lab it extends is at its solution.
+	for _, l := range labs.Staged() {
+		if l.Extends == 0 {
+			continue
+		}
+		for _, impl := range []labs.Impl{labs.Baseline, labs.Solution} {
+			c, err := labs.ParseChoice(stagesFor(l.Extends, impl))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Get(l.Number) != labs.Baseline || c.Get(l.Extends) != impl {
+				t.Errorf("lab %d's %s side runs lab %d's %s and its own %s; want lab %d at its baseline", l.Extends, impl, l.Number, c.Get(l.Number), c.Get(l.Extends), l.Number)
+			}
+		}
+		c, err := labs.ParseChoice(stagesFor(l.Number, labs.Baseline))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Get(l.Extends) != labs.Solution {
+			t.Errorf("lab %d's before side runs lab %d's %s, want its solution (the stage it extends)", l.Number, l.Extends, c.Get(l.Extends))
+		}
+	}
 }
 
 // TestEndToEnd runs a QUICK A/A comparison of lab 6's stage through the
