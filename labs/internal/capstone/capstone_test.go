@@ -191,7 +191,19 @@ func TestWallClockShares(t *testing.T) {
 	if w.Rest < 0.099 || w.Rest > 0.101 {
 		t.Errorf("rest %.3f, want 0.1", w.Rest)
 	}
-	if len(w.Writers) != 1 || w.Writers[0].Busy != 0.75 {
-		t.Errorf("writers %+v, want the batch writer busy 75%%", w.Writers)
+	if len(w.Writers) != 1 || w.Writers[0].InFlight != 0.75 {
+		t.Errorf("writers %+v, want the batch writer's 0.75 batches in flight (working 75%% of its time)", w.Writers)
+	}
+
+	// Lab 8's pipeline: the writer loop waits for a slot while two
+	// flushes run on goroutines of their own.
+	add(40, pkg+".(*Store).flush", pkg+".(*Store).next.func1", l(8).Package(labs.Solution)+".(*Pipeline).Run.func1")
+	add(40, pkg+".(*Store).flush", pkg+".(*Store).next.func1", l(8).Package(labs.Solution)+".(*Pipeline).Run.func1")
+	w, err = WallClockOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Writers[0].InFlight; got < 2.74 || got > 2.76 {
+		t.Errorf("with the pipeline's flushes, %.2f batches in flight, want 2.75 (110 flush samples over the loop's 40)", got)
 	}
 }

@@ -105,9 +105,9 @@ type WallClock struct {
 	Handler float64       // goroutine-seconds in the handler per second of window: requests in flight, on average
 	Stages  []StageWall   // in the server's order of steps
 	Rest    float64       // the handler's share outside every stage: HTTP, routing, the server's own code
-	// Writers: the batch writer (lab 7) and the audit writer (lab 5),
-	// each a single goroutine: the share of the window it was working
-	// (flushing a batch), not waiting for requests.
+	// Writers: the batch writer (lab 7, its batches run by lab 8's
+	// pipeline) and the audit writer (lab 5): how many flushes each had
+	// in flight on average.
 	Writers []WriterWall
 }
 
@@ -118,10 +118,16 @@ type StageWall struct {
 	Share float64
 }
 
-// WriterWall is how busy one writer goroutine was.
+// WriterWall is how busy one writer was.
 type WriterWall struct {
-	What string  // "batch writer (lab 7: COPY and commit)"
-	Busy float64 // share of its time in its flush
+	What string // "batch writer (lab 7: COPY and commit)"
+	Unit string // what it flushes: "batches"
+	// InFlight is the goroutine-seconds spent in its flush per second of
+	// its loop's life: the mean number of flushes in flight (Little's
+	// law). For a writer that flushes on its own goroutine, one at a
+	// time, it is the share of its time it was working; lab 8's pipeline
+	// runs flushes on goroutines of their own, several at once.
+	InFlight float64
 }
 
 // stepOrder is the order of the server's steps (server.Server.ServeHTTP):
@@ -132,11 +138,11 @@ var stepOrder = []int{2, 6, 1, 7, 3, 4, 5}
 // which each works: the rest of its time it waits for work.
 var writers = []struct {
 	lab          int
-	what         string
+	what, unit   string
 	loop, flushF string
 }{
-	{7, "batch writer (lab 7's solution: gathers requests, then COPY and commit)", `.(*Store).writer`, `.(*Store).flush`},
-	{5, "audit writer (lab 5's solution: gathers records, then write and fsync)", `.(*Auditor).writer`, `.(*Auditor).commit`},
+	{7, "batch writer (lab 7's solution: gathers requests, then COPY and commit, as many at once as lab 8's pipeline allows)", "batches", `.(*Store).writer`, `.(*Store).flush`},
+	{5, "audit writer (lab 5's solution: gathers records, then write and fsync)", "fsync groups", `.(*Auditor).writer`, `.(*Auditor).commit`},
 }
 
 // WallClockOf reads p, the fixed server's fgprof profile.
@@ -176,7 +182,7 @@ func WallClockOf(p *profile.Profile) (*WallClock, error) {
 			return nil, err
 		}
 		if loop.Cum > 0 {
-			w.Writers = append(w.Writers, WriterWall{What: wr.what, Busy: busy.Cum / loop.Cum})
+			w.Writers = append(w.Writers, WriterWall{What: wr.what, Unit: wr.unit, InFlight: busy.Cum / loop.Cum})
 		}
 	}
 	return w, nil
@@ -285,7 +291,7 @@ func (cs *Result) limiter() string {
 		in := min(wc.Handler/float64(cs.Load.Workers), 1)
 		where = fmt.Sprintf(" Where the time goes instead: a client spends %.0f%% of its cycle outside the server's handler (building and sending the request, the kernel, HTTP, reading the answer, on cores shared with Postgres) and %.0f%% inside it, most of that waiting for its batch's COPY and commit.", 100*(1-in), 100*in)
 		for _, w := range wc.Writers {
-			where += fmt.Sprintf(" The %s worked %.0f%% of the time.", w.What, 100*w.Busy)
+			where += fmt.Sprintf(" The %s had %.2f %s in flight on average.", w.What, w.InFlight, w.Unit)
 		}
 	}
 	return fmt.Sprintf("No single resource limits it: no experiment's legs all beat the fixed server's (its own rounds spread %.2fx), and it uses %.0f%% of what the cores allow.%s%s%s", noise, 100*busy, where, combined, more)
@@ -329,7 +335,7 @@ func (cs *Result) writeLimits(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| the rest of the handler: routing, the server's own code | %.1f%% | %.1f%% |\n\n", 100*wc.Rest, 100*wc.Rest*in)
 		for _, wr := range wc.Writers {
-			fmt.Fprintf(w, "- the %s: working %.0f%% of its time, waiting for requests the rest\n", wr.What, 100*wr.Busy)
+			fmt.Fprintf(w, "- the %s: %.2f %s in flight on average (one at a time, 1.00 is always working)\n", wr.What, wr.InFlight, wr.Unit)
 		}
 		fmt.Fprintln(w)
 	}
