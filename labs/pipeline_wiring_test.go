@@ -2,13 +2,12 @@ package labs_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/storetest"
 	"github.com/flamelab/flamelab/server"
 	"github.com/flamelab/flamelab/server/postgres"
 	"github.com/flamelab/flamelab/server/postgres/pgtest"
@@ -45,42 +44,25 @@ func TestBuildWiresThePipeline(t *testing.T) {
 			}
 			defer labs.Close(stages)
 
-			lock, err := db.Pool.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer lock.Rollback(ctx)
-			if _, err := lock.Exec(ctx, "LOCK TABLE events IN SHARE MODE"); err != nil {
-				t.Fatal(err)
-			}
+			release := storetest.HoldCopies(t)
 			var wg sync.WaitGroup
 			insert := func(i int) {
 				wg.Go(func() {
-					req := server.Request{ID: fmt.Sprintf("00000000-0000-0000-0000-%012d", i), Events: make([]server.Event, 3)}
+					req := server.Request{ID: storetest.RequestID(i), Events: make([]server.Event, 3)}
 					if _, err := stages.Store.Insert(ctx, req); err != nil {
 						t.Error(err)
 					}
 				})
 			}
-			// poll waits (a guard, not a timing) until want COPYs are in
-			// flight or two seconds pass.
-			poll := func(want int64) int64 {
-				var n int64
-				for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && n < want; time.Sleep(10 * time.Millisecond) {
-					_, n = trips.Copies()
-				}
-				_, n = trips.Copies()
-				return n
-			}
 			insert(0)
-			if poll(1) != 1 {
+			if storetest.CopiesInFlight(trips, 1) != 1 {
 				t.Fatal("the first request's COPY never started: the store did not reach the database")
 			}
 			for i := 1; i < 8; i++ {
 				insert(i)
 			}
-			got := poll(8)
-			lock.Rollback(ctx)
+			got := storetest.CopiesInFlight(trips, 8)
+			release()
 			wg.Wait()
 			if got != tc.want {
 				t.Errorf("%d COPYs in flight behind the lock, want %d: lab 7's store does not run lab 8's chosen pipeline", got, tc.want)

@@ -1,15 +1,12 @@
 package pipeline_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/flamelab/flamelab/labs/internal/labtest"
 	"github.com/flamelab/flamelab/labs/internal/storetest"
-	"github.com/flamelab/flamelab/server/postgres/pgtest"
 )
 
 // TestBatchesInFlight is the lab's budget: how many batches the store has
@@ -37,18 +34,9 @@ func TestBatchesInFlight(t *testing.T) {
 		Read:    "labs/08-pipeline/README.md, hints 1 and 2.",
 	}
 	labtest.Judge(t, b, all, func(t *testing.T, impl labtest.Impl[newPipeline]) labtest.Count {
-		ctx := context.Background()
 		pool, trips := storetest.Setup(t, "lab8-inflight")
 		s := storetest.Open(t, storeWith(impl.Of), pool)
-
-		lock, err := pgtest.DB(t).Pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer lock.Rollback(ctx)
-		if _, err := lock.Exec(ctx, "LOCK TABLE events IN SHARE MODE"); err != nil {
-			t.Fatal(err)
-		}
+		release := storetest.HoldCopies(t)
 		var wg sync.WaitGroup
 		send := func(i int) {
 			wg.Go(func() {
@@ -57,23 +45,13 @@ func TestBatchesInFlight(t *testing.T) {
 				}
 			})
 		}
-		// poll waits until at least want COPYs are in flight, or the
-		// guard passes, and returns how many are.
-		poll := func(want int64) int64 {
-			var n int64
-			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && n < want; time.Sleep(10 * time.Millisecond) {
-				_, n = trips.Copies()
-			}
-			_, n = trips.Copies()
-			return n
-		}
 		// The first request alone, until its batch waits for the lock;
 		// then the rest, which arrive while a commit is held up. (All at
 		// once, they might all be queued before the first batch is
 		// gathered, and make one batch: a count of 1 whatever the
 		// pipeline.)
 		send(0)
-		if poll(1) == 0 {
+		if storetest.CopiesInFlight(trips, 1) == 0 {
 			t.Fatal("no COPY in flight with a request waiting: the store did not reach the database, and the test measured nothing")
 		}
 		for i := 1; i < requests; i++ {
@@ -81,10 +59,8 @@ func TestBatchesInFlight(t *testing.T) {
 		}
 		// Until every request is in a COPY (no bounded pipeline gets
 		// there) or the guard passes.
-		inFlight := poll(requests)
-		if err := lock.Rollback(ctx); err != nil {
-			t.Fatal(err)
-		}
+		inFlight := storetest.CopiesInFlight(trips, requests)
+		release()
 		wg.Wait()
 		started, _ := trips.Copies()
 		if n := len(storetest.Stored(t, pool)); n != requests*lines {

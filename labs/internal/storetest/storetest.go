@@ -439,3 +439,39 @@ func CloseDrains(t *testing.T, all Impls, app string) {
 		})
 	}
 }
+
+// HoldCopies holds up every COPY into the events table until release is
+// called: a transaction of its own takes a SHARE lock on the table, which
+// the ROW EXCLUSIVE lock a COPY needs must wait for. Lab 08's budget and
+// the labs' wiring test count the batches a store then has in flight.
+func HoldCopies(t testing.TB) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	lock, err := pgtest.DB(t).Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, "LOCK TABLE events IN SHARE MODE"); err != nil {
+		lock.Rollback(ctx)
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Rollback(ctx) })
+	return func() {
+		if err := lock.Rollback(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// CopiesInFlight waits until want COPYs counted by trips are in flight, or
+// two seconds pass (a guard, not a timing: with the COPYs held up, the
+// count only grows until the store has started all it will), and returns
+// how many are.
+func CopiesInFlight(trips *postgres.RoundTrips, want int64) int64 {
+	var n int64
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && n < want; time.Sleep(10 * time.Millisecond) {
+		_, n = trips.Copies()
+	}
+	_, n = trips.Copies()
+	return n
+}
