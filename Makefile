@@ -86,7 +86,7 @@ PROFILE ?= before-cpu
 FLAME_ADDR ?= 127.0.0.1:8081
 
 lab-%: FORCE ## instructor's demo: baseline vs IMPL, alternating runs, profiles, flame graphs, report
-	@$(LABTOOL) run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
+	@$(GO) run $(if $(filter exercise,$(IMPL)),-tags flamelab_exercise$*) ./labs/cmd/flamelab-lab run -lab $* -impl $(IMPL) $(if $(QUICK),-quick) $(LAB_FLAGS)
 
 flame-%: FORCE ## open pprof's UI on lab N's latest capture (PROFILE=before-cpu, after-fgprof, ...)
 	@f=profiles/lab-$*/latest/$(PROFILE).pb.gz; \

@@ -17,14 +17,23 @@ const ServerPackage = "./labs/cmd/flamelab-server"
 // one value and cannot disagree. env is added to the build's environment
 // (e.g. GOEXPERIMENT=...).
 func BuildServer(ctx context.Context, bin string, c Choice, env ...string) error {
-	args := []string{"build", "-o", bin}
+	_, err := BuildServerWith(ctx, bin, c, nil, env)
+	return err
+}
+
+// BuildServerWith is BuildServer with more go build flags (lab 9: -pgo=off,
+// -pgo=FILE, the compiler's -gcflags report). It returns what go build
+// printed: with -gcflags=-m, the compiler's decisions.
+func BuildServerWith(ctx context.Context, bin string, c Choice, flags, env []string) (string, error) {
+	args := append([]string{"build", "-o", bin}, flags...)
 	if tags := c.Tags(); tags != "" {
 		args = append(args, "-tags", tags)
 	}
 	cmd := exec.CommandContext(ctx, "go", append(args, ServerPackage)...)
 	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %v: %v\n%s", args, err, out)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("go %v: %v\n%s", args, err, out)
 	}
-	return nil
+	return string(out), nil
 }

@@ -40,6 +40,9 @@ import (
 	storesolution "github.com/flamelab/flamelab/labs/07-batching/solution"
 	pipeline "github.com/flamelab/flamelab/labs/08-pipeline/baseline"
 	pipelinesolution "github.com/flamelab/flamelab/labs/08-pipeline/solution"
+	pgo "github.com/flamelab/flamelab/labs/09-pgo/baseline"
+	pgosolution "github.com/flamelab/flamelab/labs/09-pgo/solution"
+	"github.com/google/pprof/profile"
 )
 
 // Lab describes one lab.
@@ -86,6 +89,38 @@ type Lab struct {
 	Watch string
 
 	build map[Impl]Builder
+	pgo   map[Impl]PGOMerge
+}
+
+// PGOMerge is lab 9's implementation, which is not a stage: it turns CPU
+// profiles of the server under load into the profile the server is built
+// with (go build -pgo); nil for none, a build with -pgo=off.
+type PGOMerge func(captures []*profile.Profile) (*profile.Profile, error)
+
+// PGO returns the lab's PGOMerge for impl, or an error if it has none, or
+// its exercise is not linked into this binary.
+func (l *Lab) PGO(impl Impl) (PGOMerge, error) {
+	if l.pgo == nil {
+		return nil, fmt.Errorf("lab %d (%s) builds no profile", l.Number, l.Slug)
+	}
+	if m, ok := l.pgo[impl]; ok {
+		return m, nil
+	}
+	return nil, fmt.Errorf("lab %d's %s is not linked into this binary: build it with -tags %s (make lab-%d IMPL=%s does)", l.Number, impl, l.ExerciseTag(), l.Number, impl)
+}
+
+// BuildsProfile reports whether the lab's implementations build the
+// server's PGO profile (lab 9) rather than a stage or a benchmark.
+func (l *Lab) BuildsProfile() bool { return l.pgo != nil }
+
+// LinkPGO adds lab n's PGOMerge for impl; package labs/exercises calls it
+// from init, in the file of a lab whose exercise tag is set.
+func LinkPGO(n int, impl Impl, m PGOMerge) {
+	l, err := ByNumber(n)
+	if err != nil {
+		panic(err)
+	}
+	l.pgo[impl] = m
 }
 
 // Check is one number of an article's claim: the report metric it is
@@ -132,7 +167,7 @@ func (l *Lab) Impls() []Impl {
 // Has reports whether the lab has impl, linked into this binary or not.
 func (l *Lab) Has(impl Impl) bool {
 	if l.Stage == "" {
-		return true // a lab about the instrument: its three are benchmarks, all there by its shape
+		return true // lab 0's three are benchmarks, lab 9's profile builders: all there by the shape
 	}
 	if impl == Exercise {
 		// Every lab with a stage has an exercise of it (labs/README.md's
@@ -217,6 +252,10 @@ var All = []*Lab{
 				return nil
 			},
 		}},
+	{Number: 9, Slug: "09-pgo", ProcessCPU: true, Profile: "cpu",
+		Trick: "past the article: profile-guided optimisation, the fixed server built with its own CPU profile",
+		Claim: "not the article's: the Go team reports 2-14% for typical programs",
+		pgo:   map[Impl]PGOMerge{Baseline: pgo.Merge, Solution: pgosolution.Merge}},
 }
 
 // TestFile is the lab's correctness tests' file: <stage>_test.go, or for a

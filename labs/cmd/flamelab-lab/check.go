@@ -56,6 +56,10 @@ func check(args []string) error {
 	for _, f := range figures {
 		fmt.Println("  " + f)
 	}
+	if lab.BuildsProfile() {
+		fmt.Printf("Now build the server with it and measure: make lab-%d IMPL=exercise (QUICK=1 on a busy machine)\n", lab.Number)
+		return nil
+	}
 	if lab.Stage == "" {
 		fmt.Printf("Now see what it reports beside the others: make bench-%d (your row is impl=exercise)\n", lab.Number)
 		return nil

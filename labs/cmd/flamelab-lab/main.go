@@ -30,8 +30,10 @@ import (
 	"time"
 
 	"github.com/flamelab/flamelab/labs"
+	_ "github.com/flamelab/flamelab/labs/exercises" // lab 9's exercise, under its tag (make lab-9 IMPL=exercise)
 	"github.com/flamelab/flamelab/labs/internal/instrument"
 	"github.com/flamelab/flamelab/labs/internal/load"
+	"github.com/flamelab/flamelab/labs/internal/pgo"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
 )
@@ -109,6 +111,7 @@ func run(args []string) error {
 		dir      = fs.String("dir", "", "write the run into exactly this directory, replacing it, and leave latest alone (make docs: the reference captures)")
 		seed     = fs.Uint64("seed", 1, "payload seed")
 		goexp    = fs.String("goexperiment", "", "GOEXPERIMENT for building the server (both sides), e.g. nogreenteagc")
+		pgoSecs  = fs.Int("pgo-seconds", 0, "lab 9: the window of each CPU profile default.pgo is merged from; 0: 10 s, with -quick 2 s")
 		validate = fs.Bool("validate", false, "check the flags, the lab and the implementation, then stop (CI checks the lessons' commands this way)")
 	)
 	fs.Parse(args)
@@ -123,6 +126,11 @@ func run(args []string) error {
 			return fmt.Errorf("lab %d (%s) has no solution yet; `make lab-%d IMPL=baseline` measures the A/A noise floor meanwhile", lab.Number, lab.Slug, lab.Number)
 		}
 		return fmt.Errorf("lab %d (%s) has no %s yet; it has %v", lab.Number, lab.Slug, cand, lab.Impls())
+	}
+	if lab.BuildsProfile() {
+		if _, err := lab.PGO(cand); err != nil {
+			return err
+		}
 	}
 	if *validate {
 		return nil
@@ -153,8 +161,12 @@ func run(args []string) error {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "lab-%d: building flamelab-server\n", lab.Number)
 	bin := filepath.Join(runDir, "flamelab-server")
+	if lab.BuildsProfile() {
+		bin = "" // lab 9 builds its two servers itself, with and without a profile
+	} else {
+		fmt.Fprintf(os.Stderr, "lab-%d: building flamelab-server\n", lab.Number)
+	}
 	// Built for exactly this comparison: an exercise is linked only when it
 	// runs (see package labs), so a broken exercise breaks no other lab.
 	var env []string
@@ -162,10 +174,12 @@ func run(args []string) error {
 		env = append(env, "GOEXPERIMENT="+*goexp)
 		fmt.Fprintf(os.Stderr, "lab-%d: building with GOEXPERIMENT=%s\n", lab.Number, *goexp)
 	}
-	if err := labs.BuildServer(ctx, bin, labs.Choice{lab.Number: cand}, env...); err != nil {
-		return err
+	if bin != "" {
+		if err := labs.BuildServer(ctx, bin, labs.Choice{lab.Number: cand}, env...); err != nil {
+			return err
+		}
+		defer os.Remove(bin)
 	}
-	defer os.Remove(bin)
 
 	// One database for every leg, durable: the labs measure commits.
 	db, err := postgres.Provision(ctx, postgres.Options{Durability: postgres.Durable, CloseOnInterrupt: true})
@@ -177,7 +191,27 @@ func run(args []string) error {
 	bench := &runner.Bench{ServerBin: bin, DB: db, OutDir: runDir, Progress: os.Stderr, Commit: commit()}
 	var print func()
 	report := "report.md, report.html (flame graphs linked there)"
-	if lab.Stage == "" {
+	opts := runner.Options{
+		Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads, ProcessCPU: lab.ProcessCPU},
+		Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
+	}
+	switch {
+	case lab.BuildsProfile():
+		// Profile-guided optimisation: two builds of the fixed server.
+		seconds := *pgoSecs
+		if seconds == 0 {
+			seconds = 10
+			if *quick {
+				seconds = 2
+			}
+		}
+		res, err := pgo.Run(ctx, pgo.Config{Bench: bench, Lab: lab, Impl: cand, Seconds: seconds, Options: opts})
+		if err != nil {
+			return err
+		}
+		print = func() { res.Report.WriteTable(os.Stdout); res.WriteText(os.Stdout) }
+		report = "report.md, report.html, pgo.md (the compiler's decisions), default.pgo and the captures it was merged from"
+	case lab.Stage == "":
 		// A lab about the instrument: the noise floor, the load
 		// generator's ceiling, closed against open loop.
 		rounds := 2
@@ -189,15 +223,8 @@ func run(args []string) error {
 			return err
 		}
 		print, report = func() { res.WriteText(os.Stdout) }, "lab0.md, lab0.html (beside them the A/A comparison's report.md and flame graphs)"
-	} else {
-		rep, err := runner.Run(ctx, runner.Config{
-			Bench: bench,
-			Lab:   lab, Candidate: cand,
-			Options: runner.Options{
-				Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads, ProcessCPU: lab.ProcessCPU},
-				Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
-			},
-		})
+	default:
+		rep, err := runner.Run(ctx, runner.Config{Bench: bench, Lab: lab, Candidate: cand, Options: opts})
 		if err != nil {
 			return err
 		}

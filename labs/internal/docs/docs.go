@@ -151,11 +151,23 @@ const RefDir = "profiles/reference"
 // here without an edit.
 var (
 	labNumbers = numberAlternation(labs.All)
-	// make lab-N of a lab with a stage is a run whose report the block
-	// renders; a lab without one (lab 00) prints its own report.
-	labRun   = regexp.MustCompile(`^make lab-(` + numberAlternation(labs.Staged()) + `)( IMPL=baseline)?$`)
+	// make lab-N of a lab with a stage, or of lab 9's two builds, is a
+	// comparison whose report the block renders; lab 00 prints its own.
+	labRun   = regexp.MustCompile(`^make lab-(` + numberAlternation(compared()) + `)( IMPL=baseline)?$`)
 	labWords = regexp.MustCompile(`(?:lab-|bench-|check-|fuzz-|flame-|reference/lab-)(` + labNumbers + `)\b|labs/0*(` + labNumbers + `)-`)
 )
+
+// compared is the labs whose make lab-N compares two servers and writes a
+// runner report.
+func compared() []*labs.Lab {
+	out := labs.Staged()
+	for _, l := range labs.All {
+		if l.BuildsProfile() {
+			out = append(out, l)
+		}
+	}
+	return out
+}
 
 // numberAlternation is the labs' numbers, as a regexp alternation.
 func numberAlternation(all []*labs.Lab) string {

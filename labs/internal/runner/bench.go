@@ -77,14 +77,18 @@ func (b *Bench) Fresh(ctx context.Context) error {
 	return err
 }
 
-// start empties the table and starts a server with stages, its audit trail
-// in OutDir named after name (the caller removes it when done).
-func (b *Bench) start(ctx context.Context, stages, name string, profiling bool, extra ...string) (srv *serverProc, audit string, err error) {
+// start empties the table and starts the server bin (empty: ServerBin)
+// with stages, its audit trail in OutDir named after name (the caller
+// removes it when done).
+func (b *Bench) start(ctx context.Context, bin, stages, name string, profiling bool, extra ...string) (srv *serverProc, audit string, err error) {
 	if err := b.Fresh(ctx); err != nil {
 		return nil, "", err
 	}
+	if bin == "" {
+		bin = b.ServerBin
+	}
 	audit = filepath.Join(b.OutDir, "audit-"+name+".log")
-	srv, err = startServer(ctx, b.ServerBin, stages, b.DB.URL, audit, profiling, extra...)
+	srv, err = startServer(ctx, bin, stages, b.DB.URL, audit, profiling, extra...)
 	return srv, audit, err
 }
 
@@ -92,7 +96,7 @@ func (b *Bench) start(ctx context.Context, stages, name string, profiling bool, 
 // warm-up, then w's work. name names its audit file. A leg of the
 // do-nothing server (Side.DoesNothing) is refused if it did any work.
 func (b *Bench) Leg(ctx context.Context, side *Side, w Work, name string) (Leg, error) {
-	srv, audit, err := b.start(ctx, side.Stages, name, false, side.Args...)
+	srv, audit, err := b.start(ctx, side.Bin, side.Stages, name, false, side.Args...)
 	if err != nil {
 		return Leg{}, err
 	}
@@ -279,9 +283,45 @@ func (b *Bench) CopyCeiling(ctx context.Context, spec load.Spec) (float64, error
 // CPU profile of as many seconds (one after the other: fgprof's own
 // sampling would fill a CPU profile taken beside it). name names the files.
 func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, seconds int, name string) (wall, cpu *profile.Profile, err error) {
-	srv, audit, err := b.start(ctx, stages, name, false)
+	err = b.underLoad(ctx, stages, spec, func(take capture) error {
+		if _, wall, err = take(name+"-fgprof", "/debug/fgprof?format=pprof&", seconds); err != nil {
+			return err
+		}
+		_, cpu, err = take(name+"-cpu", "/debug/pprof/profile?", seconds)
+		return err
+	})
+	return wall, cpu, err
+}
+
+// CPUCaptures runs the server with stages under spec's load and takes n
+// CPU profiles of seconds each, one after the other, into OutDir as
+// name-1.pb.gz, name-2.pb.gz, ...; it returns their paths. Lab 9 builds
+// its default.pgo from them.
+func (b *Bench) CPUCaptures(ctx context.Context, stages string, spec load.Spec, seconds, n int, name string) ([]string, error) {
+	var paths []string
+	err := b.underLoad(ctx, stages, spec, func(take capture) error {
+		for i := range n {
+			path, _, err := take(fmt.Sprintf("%s-%d", name, i+1), "/debug/pprof/profile?", seconds)
+			if err != nil {
+				return err
+			}
+			paths = append(paths, path)
+		}
+		return nil
+	})
+	return paths, err
+}
+
+// capture fetches a profile of seconds from the admin endpoint url (which
+// ends in ? or &) into OutDir/name.pb.gz.
+type capture func(name, url string, seconds int) (path string, p *profile.Profile, err error)
+
+// underLoad runs a server with stages under spec's load until takes has
+// taken its profiles.
+func (b *Bench) underLoad(ctx context.Context, stages string, spec load.Spec, takes func(capture) error) error {
+	srv, audit, err := b.start(ctx, "", stages, "underload", false)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer os.Remove(audit)
 	defer srv.kill()
@@ -292,22 +332,16 @@ func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, se
 	defer wg.Wait()
 	defer stop()
 	time.Sleep(500 * time.Millisecond) // past the first connections
-	take := func(kind, url string) (*profile.Profile, error) {
+	return takes(func(name, url string, seconds int) (string, *profile.Profile, error) {
 		body, err := get(ctx, fmt.Sprintf("%s%sseconds=%d", srv.admin, url, seconds))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", kind, err)
+			return "", nil, fmt.Errorf("%s: %w", name, err)
 		}
-		path := filepath.Join(b.OutDir, fmt.Sprintf("%s-%s.pb.gz", name, kind))
+		path := filepath.Join(b.OutDir, name+".pb.gz")
 		if err := os.WriteFile(path, body, 0o644); err != nil {
-			return nil, err
+			return "", nil, err
 		}
-		return flame.Load(path)
-	}
-	if wall, err = take("fgprof", "/debug/fgprof?format=pprof&"); err != nil {
-		return nil, nil, err
-	}
-	if cpu, err = take("cpu", "/debug/pprof/profile?"); err != nil {
-		return nil, nil, err
-	}
-	return wall, cpu, nil
+		p, err := flame.Load(path)
+		return path, p, err
+	})
 }

@@ -94,7 +94,7 @@ func (b *Bench) Profile(ctx context.Context, side *Side, w Work, p Profiling) er
 // load that fills it and the goroutine snapshot belong to one leg and share
 // its timing.
 func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling, pass int) error {
-	srv, audit, err := b.start(ctx, side.Stages, fmt.Sprintf("%s-profiled%d", side.Name, pass), pass == 0)
+	srv, audit, err := b.start(ctx, side.Bin, side.Stages, fmt.Sprintf("%s-profiled%d", side.Name, pass), pass == 0)
 	if err != nil {
 		return err
 	}

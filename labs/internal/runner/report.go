@@ -73,8 +73,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	for _, m := range r.Metrics {
 		fmt.Fprintf(tw, "%s (%s)\t%s\t%s\t%s\t%s\n", m.Name, m.Unit, Num(m.MedianA), Num(m.MedianB), m.RatioText(), m.Verdict())
 	}
-	fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\n",
-		r.Profile, 100*r.A.StageShare.Cum, 100*r.B.StageShare.Cum, r.A.StageShare.Of(), r.B.StageShare.Of())
+	if r.A.Stage != "" || r.B.Stage != "" { // a comparison of two builds (lab 9) studies no stage
+		fmt.Fprintf(tw, "stage share of the %s profile\t%.1f%%\t%.1f%%\t\t(profiled legs: of %s and %s)\n",
+			r.Profile, 100*r.A.StageShare.Cum, 100*r.B.StageShare.Cum, r.A.StageShare.Of(), r.B.StageShare.Of())
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "\narticle's claim: %s\n", r.Claim)
 	for _, warn := range r.Warnings {
@@ -190,7 +192,7 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
 <table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{.RatioText}}</td><td>{{.Verdict}}</td></tr>
-{{end}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr></table>
+{{end}}{{if or .A.Stage .B.Stage}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr>{{end}}</table>
 {{range .Warnings}}<p>⚠ {{.}}</p>{{end}}
 <h2>Medians</h2>
 {{range .Bars}}<svg width="720" height="52" role="img" aria-label="{{.Label}}">

@@ -81,8 +81,11 @@ func stagesFor(n int, impl labs.Impl) string {
 type Side struct {
 	Name   string // "before" (A) or "after" (B)
 	Impl   labs.Impl
-	Stages string   // the -stages flag it ran with
-	Args   []string // more flags for the server, e.g. -discard for the HTTP ceiling
+	Stages string // the -stages flag it ran with
+	// Bin is the server binary this side runs; empty: the bench's
+	// ServerBin. Lab 9 compares two builds of one source.
+	Bin  string   `json:",omitempty"`
+	Args []string // more flags for the server, e.g. -discard for the HTTP ceiling
 	// Stage is the import path of the stage under study on this side: its
 	// share of the comparison's teaching profile is StageShare. Empty for
 	// a comparison of whole configurations (the capstone's).
