@@ -81,12 +81,11 @@ type Lab struct {
 	// Extends is the lab whose solution this lab's stage runs inside (lab
 	// 8's pipeline runs lab 7's batches), or 0. That lab's own comparison
 	// keeps this one at its baseline: its after side is its fix as it wrote
-	// it, not a later lab's.
+	// it, not a later lab's. And this lab's report shows the share of its
+	// profile in that lab's solution, not in its own stage: lab 8's
+	// pipeline spends its time in lab 7's store, and the requests wait
+	// there for it (Watched).
 	Extends int
-	// Watch, if set, is the package whose share of the lab's profile make
-	// lab-N reports instead of the stage's own: lab 8's pipeline spends
-	// its time in lab 7's store, and the requests wait there for it.
-	Watch string
 
 	build map[Impl]Builder
 	pgo   map[Impl]PGOMerge
@@ -244,7 +243,6 @@ var All = []*Lab{
 	{Number: 8, Slug: "08-pipeline", Stage: "Pipeline", Extends: 7, ProcessCPU: true,
 		Trick: "past the article: more than one batch in flight (Little's law, a commit pipeline)",
 		Claim: "not the article's: our goal is 1.3x req/s at 32 clients, the fixed server at 60% of the COPY ceiling", Profile: "fgprof",
-		Watch: "github.com/flamelab/flamelab/labs/07-batching/solution",
 		build: map[Impl]Builder{
 			Baseline: func(_ Env, s *server.Stages) error { s.Pipeline = pipeline.New(); return nil },
 			Solution: func(_ Env, s *server.Stages) error {
@@ -256,6 +254,16 @@ var All = []*Lab{
 		Trick: "past the article: profile-guided optimisation, the fixed server built with its own CPU profile",
 		Claim: "not the article's: the Go team reports 2-14% for typical programs",
 		pgo:   map[Impl]PGOMerge{Baseline: pgo.Merge, Solution: pgosolution.Merge}},
+}
+
+// Watched is the package whose share of the lab's profile make lab-N
+// reports for impl: the stage's own package, or for a lab that extends
+// another's stage (Extends) that lab's solution, where its time goes.
+func (l *Lab) Watched(impl Impl) string {
+	if ext, err := ByNumber(l.Extends); l.Extends != 0 && err == nil {
+		return ext.Package(Solution)
+	}
+	return l.Package(impl)
 }
 
 // TestFile is the lab's correctness tests' file: <stage>_test.go, or for a

@@ -116,8 +116,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	rep, err := b.Compare(ctx, runner.Comparison{
 		Title: fmt.Sprintf("lab %d (%s)", cfg.Lab.Number, cfg.Lab.Slug), Lab: cfg.Lab.Number, Slug: cfg.Lab.Slug, Trick: cfg.Lab.Trick, Claim: cfg.Lab.Claim, Profile: cfg.Lab.Profile,
-		A:       &runner.Side{Name: "before", Impl: labs.Baseline, Stages: c.Flag(), Bin: off},
-		B:       &runner.Side{Name: "after", Impl: cfg.Impl, Stages: c.Flag(), Bin: on},
+		A:       &runner.Side{Name: "before", Impl: labs.Baseline, Stages: c.Flag(), Bin: off, Build: "go build -pgo=off"},
+		B:       &runner.Side{Name: "after", Impl: cfg.Impl, Stages: c.Flag(), Bin: on, Build: "go build -pgo=" + filepath.Base(pgoFlag)},
 		Options: cfg.Options,
 	})
 	if err != nil {
@@ -168,10 +168,16 @@ func (r *Result) stale(ctx context.Context, b *runner.Bench, cfg Config, seconds
 	}
 	os.Remove(filepath.Join(b.OutDir, "parsing.test"))
 	fresh := r.On.Keys()
-	for _, s := range []struct{ name, what, file string }{
+	stales := []struct{ name, what, file string }{
 		{"all-baseline server", "the same source, every stage at its baseline: a profile from before the fixes", caps[0]},
 		{"microbenchmark", "go test -bench Parse/impl=solution ./labs/06-parsing/: the parser alone", micro},
-	} {
+	}
+	if commit, file, err := oldProfile(ctx, b.OutDir); err == nil {
+		stales = append(stales, struct{ name, what, file string }{"older commit", fmt.Sprintf("the fixed server's CPU profile at commit %s (%s), the oldest reference capture of lab 7's after side in git", commit.hash, commit.date), file})
+	} else {
+		b.Progressf("lab-9: no older commit's profile: %v", err)
+	}
+	for _, s := range stales {
 		b.Progressf("lab-9: the compiler's report with the %s's profile", s.name)
 		d, err := Compile(ctx, allFixed(), s.file)
 		if err != nil {
@@ -188,6 +194,33 @@ func (r *Result) stale(ctx context.Context, b *runner.Bench, cfg Config, seconds
 		r.Stale = append(r.Stale, st)
 	}
 	return nil
+}
+
+// oldCapture is lab 07's after side's CPU profile: the fixed server but
+// lab 8, the closest capture git keeps of the server lab 9 builds.
+const oldCapture = "profiles/reference/lab-7/after-cpu.pb.gz"
+
+type commit struct{ hash, date string }
+
+// oldProfile writes the oldest version of oldCapture in git's history to
+// dir: a real profile of the fixed server from an older commit, whose code
+// has moved since.
+func oldProfile(ctx context.Context, dir string) (commit, string, error) {
+	out, err := exec.CommandContext(ctx, "git", "log", "--format=%h %ad", "--date=short", "--", oldCapture).Output()
+	if err != nil {
+		return commit{}, "", fmt.Errorf("git log: %w", err)
+	}
+	lines := strings.Fields(strings.TrimSpace(string(out)))
+	if len(lines) < 2 {
+		return commit{}, "", fmt.Errorf("%s is not in git's history", oldCapture)
+	}
+	c := commit{hash: lines[len(lines)-2], date: lines[len(lines)-1]}
+	body, err := exec.CommandContext(ctx, "git", "show", c.hash+":"+oldCapture).Output()
+	if err != nil {
+		return commit{}, "", fmt.Errorf("git show: %w", err)
+	}
+	file := filepath.Join(dir, "stale-commit.pb.gz")
+	return c, file, os.WriteFile(file, body, 0o644)
 }
 
 func loadAll(paths []string) ([]*profile.Profile, error) {

@@ -129,7 +129,7 @@ func (r *Report) writeMarkdown(w io.Writer) {
 	}
 	fmt.Fprintf(w, "- legs: %d pairs, alternating before/after in a balanced order (A B, B A, ...), fresh server and empty table each leg, each lasting %.1f to %.1f s; then two profiled legs per side (pprof's profiles, then fgprof alone), each under load for its profiles' whole window of %d s, outside the statistics\n", r.Pairs, lo, hi, r.ProfileSeconds)
 	fmt.Fprintf(w, "- the medians are per side; the ratio column is the median of the per-pair ratios (each pair ran back to back), which is why it need not equal after/before of the medians\n")
-	fmt.Fprintf(w, "- before: `-stages %s`\n- after: `-stages %s`\n", r.A.Stages, r.B.Stages)
+	fmt.Fprintf(w, "- before: `-stages %s`%s\n- after: `-stages %s`%s\n", r.A.Stages, r.A.built(), r.B.Stages, r.B.built())
 	fmt.Fprintf(w, "\n| metric | before (median) | after (median) | after/before: median of pair ratios [min–max] | verdict (Mann-Whitney U, α=0.05) |\n|---|---|---|---|---|\n")
 	for _, m := range r.Metrics {
 		fmt.Fprintf(w, "| %s (%s) | %s | %s | %s | %s |\n", m.Name, m.Unit, Num(m.MedianA), Num(m.MedianB), m.RatioText(), m.Verdict())
@@ -189,7 +189,7 @@ th:first-child,td:first-child{text-align:left}pre{background:#f6f6f6;padding:.6e
 <h1>{{.Title}}: {{.Trick}}</h1>
 <p>Article's claim: <b>{{.Claim}}</b>. Measured {{.Started.Format "2006-01-02 15:04 MST"}} on {{.Machine}}; {{.Database}}.</p>
 <p>{{.Pairs}} pairs of {{.Load.Requests}} requests ({{.Load.Mode}}, {{.Load.Workers}} workers, {{.Load.Lines}} lines each), alternating before/after in a balanced order (A B, B A, ...). {{with .Sizing}}{{.}}. {{end}}{{with .RoundTrip}}{{.}}. {{end}}The ratio column is the median of the per-pair ratios, not the ratio of the medians.
-Before: <code>-stages {{.A.Stages}}</code>. After: <code>-stages {{.B.Stages}}</code>.</p>
+Before: <code>-stages {{.A.Stages}}</code>{{with .A.Build}}, built with <code>{{.}}</code>{{end}}. After: <code>-stages {{.B.Stages}}</code>{{with .B.Build}}, built with <code>{{.}}</code>{{end}}.</p>
 <table><tr><th>metric</th><th>before (median)</th><th>after (median)</th><th>after/before: median of pair ratios [min–max]</th><th>verdict</th></tr>
 {{range .Metrics}}<tr><td>{{.Name}} ({{.Unit}})</td><td>{{num .MedianA}}</td><td>{{num .MedianB}}</td><td>{{.RatioText}}</td><td>{{.Verdict}}</td></tr>
 {{end}}{{if or .A.Stage .B.Stage}}<tr><td>stage share of the {{.Profile}} profile</td><td>{{pct .A.StageShare.Cum}} of {{.A.StageShare.Of}}</td><td>{{pct .B.StageShare.Cum}} of {{.B.StageShare.Of}}</td><td></td><td>from the profiled legs</td></tr>{{end}}</table>
@@ -287,3 +287,11 @@ func Prune(dir string, keep func(title string) bool) error {
 
 // Machine describes this machine as the reports do.
 func Machine() string { return machine() }
+
+// built says how the side's binary was built, when that is what differs.
+func (s *Side) built() string {
+	if s.Build == "" {
+		return ""
+	}
+	return ", built with `" + s.Build + "`"
+}

@@ -47,17 +47,11 @@ type Config struct {
 // cfg.Bench.OutDir.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	l := cfg.Lab
-	watch := func(impl labs.Impl) string {
-		if l.Watch != "" {
-			return l.Watch
-		}
-		return l.Package(impl)
-	}
 	return cfg.Bench.Compare(ctx, Comparison{
 		Title: fmt.Sprintf("lab %d (%s)", l.Number, l.Slug),
 		Lab:   l.Number, Slug: l.Slug, Trick: l.Trick, Claim: l.Claim, Profile: l.Profile,
-		A:       &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: watch(labs.Baseline)},
-		B:       &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: watch(cfg.Candidate)},
+		A:       &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: l.Watched(labs.Baseline)},
+		B:       &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: l.Watched(cfg.Candidate)},
 		Options: cfg.Options,
 	})
 }
@@ -83,9 +77,11 @@ type Side struct {
 	Impl   labs.Impl
 	Stages string // the -stages flag it ran with
 	// Bin is the server binary this side runs; empty: the bench's
-	// ServerBin. Lab 9 compares two builds of one source.
-	Bin  string   `json:",omitempty"`
-	Args []string // more flags for the server, e.g. -discard for the HTTP ceiling
+	// ServerBin. Lab 9 compares two builds of one source; Build says how
+	// this one was built (e.g. "go build -pgo=off").
+	Bin   string   `json:",omitempty"`
+	Build string   `json:",omitempty"`
+	Args  []string // more flags for the server, e.g. -discard for the HTTP ceiling
 	// Stage is the import path of the stage under study on this side: its
 	// share of the comparison's teaching profile is StageShare. Empty for
 	// a comparison of whole configurations (the capstone's).

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/server/postgres/pgtest"
 )
@@ -150,5 +151,44 @@ func TestChecksNameMetrics(t *testing.T) {
 	}
 	if _, ok := MetricNamed("throughput "); ok {
 		t.Error("MetricNamed matched a misspelt name")
+	}
+}
+
+// TestSideBinAndCaptures: a side with its own binary runs it, not the
+// bench's (lab 9 compares two builds of one source), and CPUCaptures takes
+// as many CPU profiles as asked, one after the other, from one server.
+func TestSideBinAndCaptures(t *testing.T) {
+	db := pgtest.DB(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "flamelab-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flamelab-server").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	spec := load.Spec{Mode: load.Capacity, Requests: 30, Warmup: 5, Workers: 4, Lines: 10, Seed: 1}
+	b := &Bench{ServerBin: filepath.Join(dir, "no-such-server"), DB: db, OutDir: dir}
+	side := &Side{Name: "after", Impl: labs.Solution, Stages: labs.Fix(labs.StagedNumbers()...).Flag(), Bin: bin}
+	if leg, err := b.Leg(context.Background(), side, Work{Load: spec}, "bin"); err != nil || leg.Load.Succeeded != 30 {
+		t.Fatalf("a leg of a side with Bin set: %+v, %v (did it run the bench's ServerBin?)", leg.Load, err)
+	}
+	side.Bin = ""
+	if _, err := b.Leg(context.Background(), side, Work{Load: spec}, "nobin"); err == nil {
+		t.Error("a side without Bin ran although the bench's ServerBin does not exist")
+	}
+	b.ServerBin = bin
+	paths, err := b.CPUCaptures(context.Background(), side.Stages, spec, 1, 2, "capture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) != 2 || filepath.Base(paths[0]) != "capture-1.pb.gz" || filepath.Base(paths[1]) != "capture-2.pb.gz" {
+		t.Fatalf("CPUCaptures wrote %q, want capture-1.pb.gz and capture-2.pb.gz", paths)
+	}
+	for _, p := range paths {
+		prof, err := flame.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prof.PeriodType == nil || prof.PeriodType.Type != "cpu" {
+			t.Errorf("%s is not a CPU profile: %v", p, prof.PeriodType)
+		}
 	}
 }
