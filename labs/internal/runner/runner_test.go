@@ -66,10 +66,7 @@ func TestStagesFor(t *testing.T) {
 func TestEndToEnd(t *testing.T) {
 	db := pgtest.DB(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "flamelab-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flamelab-server").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildServer(t, dir)
 	lab, _ := labs.ByNumber(6)
 	out := filepath.Join(dir, "run")
 	rep, err := Run(context.Background(), Config{
@@ -160,10 +157,7 @@ func TestChecksNameMetrics(t *testing.T) {
 func TestSideBinAndCaptures(t *testing.T) {
 	db := pgtest.DB(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "flamelab-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flamelab-server").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildServer(t, dir)
 	spec := load.Spec{Mode: load.Capacity, Requests: 30, Warmup: 5, Workers: 4, Lines: 10, Seed: 1}
 	b := &Bench{ServerBin: filepath.Join(dir, "no-such-server"), DB: db, OutDir: dir}
 	side := &Side{Name: "after", Impl: labs.Solution, Stages: labs.Fix(labs.StagedNumbers()...).Flag(), Bin: bin}
@@ -191,4 +185,15 @@ func TestSideBinAndCaptures(t *testing.T) {
 			t.Errorf("%s is not a CPU profile: %v", p, prof.PeriodType)
 		}
 	}
+}
+
+// buildServer builds the server binary into dir: the tests run the real
+// one, in its own process, as make lab-N does.
+func buildServer(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "flamelab-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/flamelab-server").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
