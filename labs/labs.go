@@ -42,6 +42,8 @@ import (
 	pipelinesolution "github.com/flamelab/flamelab/labs/08-pipeline/solution"
 	pgo "github.com/flamelab/flamelab/labs/09-pgo/baseline"
 	pgosolution "github.com/flamelab/flamelab/labs/09-pgo/solution"
+	sweep "github.com/flamelab/flamelab/labs/10-production/baseline"
+	sweepsolution "github.com/flamelab/flamelab/labs/10-production/solution"
 	"github.com/google/pprof/profile"
 )
 
@@ -78,6 +80,11 @@ type Lab struct {
 	// and how busy the cores are (lab 8: is the server waiting, or out of
 	// cores?).
 	ProcessCPU bool
+	// Sweeps: make lab-N fills the requests table with day-old
+	// Idempotency-Keys before each leg and has the server sweep them in
+	// the middle of it, at a constant rate, with the flight recorder on
+	// (lab 10: a spike that happens once an hour).
+	Sweeps bool
 	// Extends is the lab whose solution this lab's stage runs inside (lab
 	// 8's pipeline runs lab 7's batches), or 0. That lab's own comparison
 	// keeps this one at its baseline: its after side is its fix as it wrote
@@ -254,6 +261,16 @@ var All = []*Lab{
 		Trick: "past the article: profile-guided optimisation, the fixed server built with its own CPU profile",
 		Claim: "not the article's: the Go team reports 2-14% for typical programs",
 		pgo:   map[Impl]PGOMerge{Baseline: pgo.Merge, Solution: pgosolution.Merge}},
+	{Number: 10, Slug: "10-production", Stage: "Sweeper", Profile: "cpu", Sweeps: true,
+		Trick: "past the article: the p99 spike a CPU profile averages away, caught by the flight recorder; profiler labels per stage",
+		Claim: "not the article's: our goal is the sweep's p99 spike gone at a constant rate, and the recorder's snapshot naming its cause",
+		build: map[Impl]Builder{
+			Baseline: func(env Env, s *server.Stages) error { s.Sweeper = sweep.New(env.Pool); return nil },
+			Solution: func(env Env, s *server.Stages) error {
+				s.Sweeper = sweepsolution.New(env.Pool, sweepsolution.Options{})
+				return nil
+			},
+		}},
 }
 
 // Watched is the package whose share of the lab's profile make lab-N

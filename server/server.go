@@ -52,6 +52,10 @@ type Config struct {
 	// DefaultStoreTimeout. Past it the request fails, and the answer says
 	// whether its events may still be stored (see ErrUncertain).
 	StoreTimeout time.Duration
+	// NoLabels turns the profiler labels off (see labels.go): every
+	// stage call runs under route= and stage= labels unless it is set.
+	// Lab 10 measures what they cost with it.
+	NoLabels bool
 }
 
 // DefaultStoreTimeout is Config.StoreTimeout's default.
@@ -63,6 +67,7 @@ type Server struct {
 	db     Pinger
 	cfg    Config
 	mux    *http.ServeMux
+	labels labels // nil: off
 }
 
 // New returns a Server that runs requests through stages and checks health
@@ -82,11 +87,14 @@ func New(stages Stages, db Pinger, cfg Config) (*Server, error) {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
 	s := &Server{stages: stages, db: db, cfg: cfg, mux: http.NewServeMux()}
+	if !cfg.NoLabels {
+		s.labels = newLabels()
+	}
 	// Patterns without methods: the handlers check the method themselves so
 	// that 405 answers, like every other error, are JSON.
-	s.mux.HandleFunc("/events", s.only(http.MethodPost, s.postEvents))
-	s.mux.HandleFunc("/stats", s.only(http.MethodGet, s.getStats))
-	s.mux.HandleFunc("/users/{id}/events", s.only(http.MethodGet, s.getUserEvents))
+	s.mux.HandleFunc("/events", s.only(http.MethodPost, s.labels.route(RouteEvents, s.postEvents)))
+	s.mux.HandleFunc("/stats", s.only(http.MethodGet, s.labels.route(RouteStats, s.getStats)))
+	s.mux.HandleFunc("/users/{id}/events", s.only(http.MethodGet, s.labels.route(RouteUserEvents, s.getUserEvents)))
 	s.mux.HandleFunc("/healthz", s.only(http.MethodGet, s.getHealth))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint %s; the API is POST /events, GET /stats, GET /users/{id}/events, GET /healthz", r.URL.Path))
@@ -157,8 +165,15 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	received := time.Now()
 
+	// Each step runs under its stage's profiler label (labels.go); the
+	// route's label is back for what lies between.
+	lab := func(stage string) { s.labels.set(RouteEvents, stage) }
+	done := func() { s.labels.set(RouteEvents, "") }
+
 	// 1. read the body (lab 2)
+	lab(StageRead)
 	lines, release, err := s.stages.BodyReader.ReadLines(http.MaxBytesReader(w, r.Body, limit))
+	done()
 	defer release()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -176,6 +191,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 
 	// 2. parse every line first: all or nothing (lab 6)
 	events := make([]Event, len(lines))
+	lab(StageParse)
 	for i, line := range lines {
 		ev, err := s.stages.Parser.Parse(line)
 		if err == nil {
@@ -190,9 +206,12 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events[i] = ev
 	}
+	done()
 
 	// 3. enrich (lab 1)
+	lab(StageEnrich)
 	s.stages.Enricher.Enrich(events)
+	done()
 
 	// 4. store, all or nothing, committed before we answer (lab 7)
 	req := Request{ID: uuid.NewString(), Key: key, Events: events}
@@ -200,7 +219,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		req.Digest = BodyDigest(lines)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	lab(StageStore)
 	receipt, err := s.stages.Store.Insert(ctx, req)
+	done()
 	cancel()
 	switch {
 	case errors.Is(err, ErrKeyReused):
@@ -224,7 +245,9 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 
 	// 5. statistics count what was stored, once (lab 3)
 	if !receipt.Replayed {
+		lab(StageStats)
 		s.stages.Stats.Observe(events)
+		done()
 	}
 
 	// 6. the audit record (lab 4), durable before the answer (lab 5). It
@@ -237,10 +260,14 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	// Once committed, the record no longer depends on the client: a client
 	// that hangs up now would otherwise cancel r.Context() and leave stored
 	// events unaudited. Its own bound is the store's timeout.
+	lab(StageEncode)
 	record, err := s.stages.Encoder.AuditRecord(receipt.RequestID, received, events)
+	done()
 	if err == nil {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.cfg.StoreTimeout)
+		lab(StageAudit)
 		err = s.stages.Auditor.Append(actx, record)
+		done()
 		cancel()
 	}
 	if err != nil {
@@ -259,6 +286,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if receipt.Replayed {
 		w.Header().Set("Idempotency-Replayed", "true")
 	}
+	lab(StageEncode) // to the end: the route's wrapper restores the labels
 	if err := s.stages.Encoder.WriteAccepted(w, receipt.RequestID, receipt.Accepted); err != nil {
 		s.cfg.Logger.Warn("write response", "err", err) // stored already: the client may just have gone
 	}
@@ -305,6 +333,7 @@ func idempotencyKey(r *http.Request) (string, error) {
 
 func (s *Server) getStats(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	s.labels.set(RouteStats, StageStats)
 	if err := s.stages.Stats.WriteJSON(w); err != nil {
 		s.cfg.Logger.Warn("write stats", "err", err)
 	}
@@ -327,13 +356,16 @@ func (s *Server) getUserEvents(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
+	s.labels.set(RouteUserEvents, StageStore)
 	events, err := s.stages.Store.Recent(ctx, userID, limit)
+	s.labels.set(RouteUserEvents, "")
 	cancel()
 	if err != nil {
 		s.serverError(w, r, http.StatusServiceUnavailable, "the database is unavailable; retry later", err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	s.labels.set(RouteUserEvents, StageEncode)
 	if err := s.stages.Encoder.WriteEvents(w, userID, events); err != nil {
 		s.cfg.Logger.Warn("write events", "err", err)
 	}

@@ -189,9 +189,15 @@ func newServer(t *testing.T, cfg server.Config) (*httptest.Server, *fakes) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	return newHTTPServer(t, srv), f
+}
+
+// newHTTPServer serves h on a loopback httptest server until the test ends.
+func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
-	return ts, f
+	return ts
 }
 
 type response struct {

@@ -12,8 +12,9 @@ import (
 )
 
 // The stages below are the places where the server is slow, one per lab:
-// seven on the request path (the article's tricks), and lab 8's pipeline,
-// which runs inside lab 7's batching store. Each interface is as small as
+// seven on the request path (the article's tricks), lab 8's pipeline,
+// which runs inside lab 7's batching store, and lab 10's key sweeper, which
+// runs beside the requests. Each interface is as small as
 // its caller needs, so a lab's baseline, its solution and a learner's
 // exercise are interchangeable.
 
@@ -116,6 +117,18 @@ type Pipeline interface {
 	Run(next func() (flush func(), ok bool))
 }
 
+// Sweeper forgets the Idempotency-Keys stored before a time (lab 10,
+// 10-production), so the requests table does not grow with every keyed
+// request. The server never calls it: the binary runs it now and then
+// (every hour by default), beside the requests, which is what makes how it
+// deletes a question of tail latency.
+type Sweeper interface {
+	// Sweep deletes every key stored before cutoff and returns how many.
+	// It may return early when ctx ends, with the count so far and ctx's
+	// error; the keys it did not reach are deleted by the next sweep.
+	Sweep(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
 // Request is one POST /events as the Store stores it.
 type Request struct {
 	ID     string   // a new UUID for this request
@@ -163,7 +176,8 @@ func BodyDigest(lines [][]byte) [32]byte {
 
 // Stages is one implementation of each stage: the server is assembled from
 // them (see package labs for the implementations). Pipeline may be nil (a
-// store that does not batch ignores it).
+// store that does not batch ignores it); so may Sweeper, which runs beside
+// the server, not in it.
 type Stages struct {
 	BodyReader BodyReader // lab 2
 	Parser     Parser     // lab 6
@@ -173,4 +187,5 @@ type Stages struct {
 	Auditor    Auditor    // lab 5
 	Store      Store      // lab 7
 	Pipeline   Pipeline   // lab 8: the Store's, if it batches; the server does not call it
+	Sweeper    Sweeper    // lab 10: run beside the server (labs/cmd/flamelab-server); the server does not call it
 }

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/flamelab/flamelab/server"
 )
@@ -106,7 +104,7 @@ func ClaimKeys(ctx context.Context, tx pgx.Tx, reqs []server.Request) ([]Claim, 
 		p, ok := byKey[r.Key]
 		switch {
 		case !ok:
-			// Deleted by ForgetKeys between the two statements: the key
+			// Deleted by the key sweep (server.Sweeper) between the two statements: the key
 			// is past its retention; the client's retry finds it free.
 			return nil, fmt.Errorf("idempotency key %q expired while this request read it; retry", r.Key)
 		case !bytes.Equal(p.Digest, r.Digest[:]):
@@ -116,14 +114,4 @@ func ClaimKeys(ctx context.Context, tx pgx.Tx, reqs []server.Request) ([]Claim, 
 		}
 	}
 	return out, nil
-}
-
-// ForgetKeys deletes the Idempotency-Keys stored more than retention ago and
-// returns how many; the server runs it now and then (server.KeyRetention).
-func ForgetKeys(ctx context.Context, pool *pgxpool.Pool, retention time.Duration) (int64, error) {
-	tag, err := pool.Exec(ctx, `DELETE FROM requests WHERE created_at < now() - $1::interval`, retention)
-	if err != nil {
-		return 0, fmt.Errorf("forget old idempotency keys: %w", err)
-	}
-	return tag.RowsAffected(), nil
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/flamelab/flamelab/labs/internal/instrument"
 	"github.com/flamelab/flamelab/labs/internal/load"
 	"github.com/flamelab/flamelab/labs/internal/pgo"
+	"github.com/flamelab/flamelab/labs/internal/production"
 	"github.com/flamelab/flamelab/labs/internal/runner"
 	"github.com/flamelab/flamelab/server/postgres"
 )
@@ -136,6 +137,11 @@ func run(args []string) error {
 		return nil
 	}
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: *warmup, Workers: *workers, Lines: *lines, Seed: *seed, Limit: 3 * time.Minute}
+	if *rate == 0 && lab.Sweeps {
+		// A spike is a latency, and latency is measured at a fixed rate:
+		// one the fixed server sustains with room to spare on 2 cores.
+		*rate = 700
+	}
 	if *rate > 0 {
 		spec.Mode, spec.Rate = load.Latency, *rate
 	}
@@ -192,8 +198,13 @@ func run(args []string) error {
 	var print func()
 	report := "report.md, report.html (flame graphs linked there)"
 	opts := runner.Options{
-		Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads, ProcessCPU: lab.ProcessCPU},
+		Pairs: *pairs, Work: runner.Work{Load: spec, StatsReaders: statsReaders(lab), Reads: reads, ProcessCPU: lab.ProcessCPU, SweepKeys: sweepKeys(lab, *quick)},
 		Trace: *trace || lab.Trace, MinLegSeconds: *minLeg, SlowLegSeconds: *slowLeg,
+	}
+	if lab.Sweeps && *requests == 0 && !*quick {
+		// The sweep lasts a second or two: a leg ten times as long puts
+		// it in the p99 without making it the whole leg.
+		opts.MinLegSeconds = max(opts.MinLegSeconds, 12)
 	}
 	switch {
 	case lab.BuildsProfile():
@@ -211,6 +222,20 @@ func run(args []string) error {
 		}
 		print = func() { res.Report.WriteTable(os.Stdout); res.WriteText(os.Stdout) }
 		report = "report.md, report.html, pgo.md (the compiler's decisions), default.pgo and the captures it was merged from"
+	case lab.Sweeps:
+		// Production: the spike, the snapshot, and what the recorder and
+		// the labels cost, each measured at full speed.
+		costPairs, cost := 4, spec
+		cost.Mode, cost.Rate, cost.Requests = load.Capacity, 0, *requests
+		if *quick {
+			costPairs = 1
+		}
+		res, err := production.Run(ctx, production.Config{Bench: bench, Lab: lab, Candidate: cand, Options: opts, CostPairs: costPairs, CostLoad: cost})
+		if err != nil {
+			return err
+		}
+		print = func() { res.Report.WriteTable(os.Stdout); res.WriteText(os.Stdout) }
+		report = "report.md, report.html, production.md (the snapshots read, the costs); the snapshots in flight-before/ and flight-after/ open with go tool trace"
 	case lab.Stage == "":
 		// A lab about the instrument: the noise floor, the load
 		// generator's ceiling, closed against open loop.
@@ -245,6 +270,18 @@ func run(args []string) error {
 	}
 	fmt.Printf("\nreport in %s/: %s; make flame-%d opens pprof's UI\n", latest, report, lab.Number)
 	return nil
+}
+
+// sweepKeys is how many day-old Idempotency-Keys a sweeping lab's legs
+// sweep: an hour of keys of a service taking 280 keyed requests a second.
+func sweepKeys(lab *labs.Lab, quick bool) int {
+	switch {
+	case !lab.Sweeps:
+		return 0
+	case quick:
+		return 20_000
+	}
+	return 1_000_000
 }
 
 // statsReaders is how many fast GET /stats clients run beside the ingest

@@ -33,6 +33,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ import (
 	"github.com/flamelab/flamelab/labs"
 	_ "github.com/flamelab/flamelab/labs/exercises" // the exercises a build tag links (package doc)
 	"github.com/flamelab/flamelab/server"
+	"github.com/flamelab/flamelab/server/flight"
 	"github.com/flamelab/flamelab/server/postgres"
 )
 
@@ -63,6 +65,10 @@ type options struct {
 	readTimeout, idleTimeout time.Duration
 	discard                  bool
 	noAuditFsync             bool
+	sweepEvery               time.Duration
+	flightSlow               time.Duration
+	flightDir                string
+	noLabels                 bool
 }
 
 func parseFlags() *options {
@@ -82,6 +88,10 @@ func parseFlags() *options {
 	flag.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "how long an idle keep-alive connection stays open")
 	flag.BoolVar(&o.discard, "discard", false, "a server that does nothing: answer POST /events as the server would, but only read the body (no database, no stage, no audit file): the machine's HTTP ceiling for the same load (make capstone)")
 	flag.BoolVar(&o.noAuditFsync, "experiment-no-audit-fsync", false, "an experiment, never for a real trail: the audit file is not fsync'd, so an acknowledged request's record can be lost in a crash (make capstone measures what the fsyncs cost)")
+	flag.DurationVar(&o.sweepEvery, "key-sweep-every", time.Hour, "how often to forget the Idempotency-Keys older than "+server.KeyRetention.String()+" (at start, then at this interval); 0: only when asked, with POST /debug/flamelab/sweep-keys on the admin port")
+	flag.DurationVar(&o.flightSlow, "flight-recorder", 0, "keep the last seconds of execution trace in memory (runtime/trace's flight recorder) and write them to -flight-dir when a request takes longer than this, at most once per "+flight.DefaultEvery.String()+" (0: off)")
+	flag.StringVar(&o.flightDir, "flight-dir", "", "where -flight-recorder writes its snapshots; default flight/ in the private flamelab directory beside the audit file")
+	flag.BoolVar(&o.noLabels, "no-pprof-labels", false, "run the stages without their profiler labels (route=, stage=): lab 10 measures what the labels cost")
 	flag.BoolVar(&o.anyHost, "allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
 	flag.Parse()
 	return o
@@ -103,10 +113,11 @@ func run() error {
 	// do nothing: database round trips (a pgx tracer), audit fsyncs, and
 	// the mode itself; and the seconds spent in COPYs, over all
 	// connections, from which the runner reads the batches in flight.
-	c := &counters{trips: &postgres.RoundTrips{}, fsyncs: new(atomic.Int64)}
+	c := &counters{trips: &postgres.RoundTrips{}, fsyncs: new(atomic.Int64), swept: new(atomic.Int64)}
 	expvar.Publish("db_round_trips", expvar.Func(func() any { return c.trips.Total() }))
 	expvar.Publish("audit_fsyncs", expvar.Func(func() any { return c.fsyncs.Load() }))
 	expvar.Publish("db_copy_seconds", expvar.Func(func() any { return c.trips.CopySeconds() }))
+	expvar.Publish("keys_swept", expvar.Func(func() any { return c.swept.Load() }))
 	mode := "server"
 	if o.discard {
 		mode = "discard"
@@ -128,6 +139,7 @@ func run() error {
 type counters struct {
 	trips  *postgres.RoundTrips
 	fsyncs *atomic.Int64
+	swept  *atomic.Int64 // Idempotency-Keys forgotten
 }
 
 // service is what the public port serves and what shutdown closes.
@@ -136,6 +148,9 @@ type service struct {
 	// close releases the stages and the database, within ctx; nil for
 	// the do-nothing server, which holds neither.
 	close func(ctx context.Context) error
+	// sweep forgets the expired Idempotency-Keys now; nil for the
+	// do-nothing server.
+	sweep func(ctx context.Context) (int64, error)
 	say   []string // what it is, for the log
 }
 
@@ -161,10 +176,14 @@ func newService(ctx context.Context, o *options, c *counters) (*service, error) 
 	stages, err := labs.Build(labs.Env{Pool: db.Pool, AuditPath: o.auditPath, Fsyncs: c.fsyncs, DBTimeout: o.dbTimeout, NoAuditFsync: o.noAuditFsync}, choice)
 	if err == nil {
 		var srv *server.Server
-		if srv, err = server.New(stages, db.Pool, server.Config{MaxBodyBytes: o.maxBody, StoreTimeout: o.dbTimeout}); err == nil {
-			go forgetKeys(ctx, db)
+		if srv, err = server.New(stages, db.Pool, server.Config{MaxBodyBytes: o.maxBody, StoreTimeout: o.dbTimeout, NoLabels: o.noLabels}); err == nil {
+			sweep := sweeper(stages.Sweeper, c.swept)
+			if o.sweepEvery > 0 && sweep != nil {
+				go forgetKeys(ctx, sweep, o.sweepEvery)
+			}
 			return &service{
 				handler: srv,
+				sweep:   sweep,
 				close: func(ctx context.Context) error {
 					return errors.Join(within(ctx, "closing the stages", func() error { return labs.Close(stages) }), db.Close(ctx))
 				},
@@ -175,11 +194,28 @@ func newService(ctx context.Context, o *options, c *counters) (*service, error) 
 	return nil, errors.Join(err, labs.Close(stages), db.Close(context.WithoutCancel(ctx)))
 }
 
-// forgetKeys forgets idempotency keys older than server.KeyRetention, once
-// an hour: the table would otherwise grow with every keyed request.
-func forgetKeys(ctx context.Context, db *postgres.Database) {
+// sweeper returns what forgets the Idempotency-Keys older than
+// server.KeyRetention with s (lab 10's stage), one sweep at a time (the
+// timer's and the admin port's), counting them in swept.
+func sweeper(s server.Sweeper, swept *atomic.Int64) func(context.Context) (int64, error) {
+	if s == nil {
+		return nil
+	}
+	var one sync.Mutex
+	return func(ctx context.Context) (int64, error) {
+		one.Lock()
+		defer one.Unlock()
+		n, err := s.Sweep(ctx, time.Now().Add(-server.KeyRetention))
+		swept.Add(n)
+		return n, err
+	}
+}
+
+// forgetKeys sweeps the expired Idempotency-Keys at start and then every
+// interval: the table would otherwise grow with every keyed request.
+func forgetKeys(ctx context.Context, sweep func(context.Context) (int64, error), every time.Duration) {
 	for {
-		if n, err := postgres.ForgetKeys(ctx, db.Pool, server.KeyRetention); err != nil && ctx.Err() == nil {
+		if n, err := sweep(ctx); err != nil && ctx.Err() == nil {
 			slog.Warn("forget old idempotency keys", "err", err)
 		} else if n > 0 {
 			slog.Info("forgot old idempotency keys", "count", n)
@@ -187,8 +223,33 @@ func forgetKeys(ctx context.Context, db *postgres.Database) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Hour):
+		case <-time.After(every):
 		}
+	}
+}
+
+// sweepNow is POST /debug/flamelab/sweep-keys on the admin port: the key
+// sweep, now, answered when it is done (an operator's "run the job", and
+// how make lab-10 puts the hourly sweep in the middle of a measured leg).
+func sweepNow(sweep func(context.Context) (int64, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			http.Error(w, "POST to run the key sweep now", http.StatusMethodNotAllowed)
+			return
+		}
+		if sweep == nil {
+			http.Error(w, "this server keeps no keys (-discard)", http.StatusNotFound)
+			return
+		}
+		start := time.Now()
+		n, err := sweep(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"swept\":%d,\"seconds\":%.3f}\n", n, time.Since(start).Seconds())
 	}
 }
 
@@ -227,7 +288,20 @@ func serve(ctx context.Context, stop func(), o *options, svc *service) error {
 	if !o.anyHost {
 		pubHandler = server.LoopbackOnly(pubHandler)
 	}
-	adminHandler := server.Admin()
+	if o.flightSlow > 0 {
+		rec, err := startRecorder(o)
+		if err != nil {
+			pubLn.Close()
+			adminLn.Close()
+			return errors.Join(err, svc.closeNow())
+		}
+		defer rec.Stop()
+		pubHandler = rec.Handler(pubHandler)
+	}
+	adminMux := http.NewServeMux()
+	adminMux.Handle("/", server.Admin())
+	adminMux.Handle("/debug/flamelab/sweep-keys", sweepNow(svc.sweep))
+	var adminHandler http.Handler = adminMux
 	if !o.allowRemote {
 		adminHandler = server.LoopbackOnly(adminHandler)
 	}
@@ -307,6 +381,26 @@ func serve(ctx context.Context, stop func(), o *options, svc *service) error {
 	return err
 }
 
+// startRecorder starts the flight recorder -flight-recorder asks for, and
+// publishes its snapshot count for the runner.
+func startRecorder(o *options) (*flight.Recorder, error) {
+	dir := o.flightDir
+	if dir == "" {
+		base, err := privateDir()
+		if err != nil {
+			return nil, fmt.Errorf("flight recorder: %w (or pass -flight-dir)", err)
+		}
+		dir = filepath.Join(base, "flight")
+	}
+	rec, err := flight.Start(flight.Config{Slow: o.flightSlow, Dir: dir})
+	if err != nil {
+		return nil, err
+	}
+	expvar.Publish("flight_snapshots", expvar.Func(func() any { return rec.Snapshots() }))
+	fmt.Fprintf(os.Stderr, "flight recorder: the last %s of trace kept; a request slower than %s writes it to %s\n", flight.DefaultWindow, o.flightSlow, dir)
+	return rec, nil
+}
+
 // closeNow closes svc when the server could not start or stopped on an
 // error, with a bound of its own.
 func (svc *service) closeNow() error {
@@ -380,18 +474,25 @@ func (c *lineCounter) lines() int {
 // privateAuditPath returns audit.log in a flamelab directory only this user
 // can enter: an audit trail holds what clients sent.
 func privateAuditPath() (string, error) {
+	dir, err := privateDir()
+	if err != nil {
+		return "", fmt.Errorf("audit directory: %w (or pass -audit-file)", err)
+	}
+	return filepath.Join(dir, "audit.log"), nil
+}
+
+// privateDir returns the flamelab directory under the user's cache
+// directory, made so only this user can enter it.
+func privateDir() (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()
 	}
 	dir := filepath.Join(base, "flamelab")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("audit directory: %w (or pass -audit-file)", err)
+		return "", err
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", fmt.Errorf("audit directory: %w (or pass -audit-file)", err)
-	}
-	return filepath.Join(dir, "audit.log"), nil
+	return dir, os.Chmod(dir, 0o700)
 }
 
 // auditNote says what the audit trail costs, as the honesty rules ask of a

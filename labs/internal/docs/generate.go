@@ -176,6 +176,23 @@ func (o Options) measure(t Target, command string) error {
 		if err := runner.Prune(filepath.Join(o.Root, t.Dir), keepPages(rep.Profile, t.AA)); err != nil {
 			return err
 		}
+		// Lab 10's cost comparisons keep their reports and profiles, not
+		// their pages; its snapshots are megabytes of trace, which
+		// production.md has read.
+		for _, sub := range []string{"cost-labels", "cost-recorder"} {
+			if _, err := os.Stat(filepath.Join(o.Root, t.Dir, sub, "report.json")); err == nil {
+				if err := runner.Prune(filepath.Join(o.Root, t.Dir, sub), func(string) bool { return false }); err != nil {
+					return err
+				}
+			}
+		}
+		snaps, _ := filepath.Glob(filepath.Join(o.Root, t.Dir, "*", "flight-*.trace"))
+		more, _ := filepath.Glob(filepath.Join(o.Root, t.Dir, "*", "*", "flight-*.trace"))
+		for _, f := range append(snaps, more...) {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
 		if err := shareAssets(o.Root, t.Dir); err != nil {
 			return err
 		}
@@ -307,9 +324,12 @@ func Render(root string, b Block) (body, fingerprint string, err error) {
 			}
 			var w strings.Builder
 			rep.WriteTable(&w)
-			// Lab 9's run also says what the compiler changed (pgo.md).
-			if more, err := os.ReadFile(filepath.Join(root, t.Dir, "pgo.md")); err == nil {
-				w.Write(more)
+			// Lab 9's run also says what the compiler changed (pgo.md),
+			// lab 10's what the flight recorder caught (production.md).
+			for _, name := range []string{"pgo.md", "production.md"} {
+				if more, err := os.ReadFile(filepath.Join(root, t.Dir, name)); err == nil {
+					w.Write(more)
+				}
 			}
 			text = fence(strings.TrimLeft(w.String(), "\n"))
 		case KindCapstone:

@@ -110,6 +110,11 @@ func Top(src string, n int, flags ...string) (string, error) {
 // run runs pprof's driver with args as its command line.
 func run(args []string, serve func(*driver.HTTPServerArgs) error, w driver.Writer) error {
 	ui := &quietUI{}
+	// pprof's driver keeps some settings from one call to the next in the
+	// same process: a diff's -normalize would scale the next plain page
+	// (and fail without a base). Every call starts from it off; a later
+	// -normalize in args wins.
+	args = append([]string{"-normalize=false"}, args...)
 	err := driver.PProf(&driver.Options{
 		Flagset:    newFlags(args),
 		UI:         ui,

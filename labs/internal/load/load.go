@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -75,9 +76,14 @@ type Result struct {
 	ReqPerSec float64       // successful requests per second
 	P50, P90  time.Duration
 	P99, Max  time.Duration
-	Statuses  map[string]int // "200": n; "error" for transport errors
-	Errors    []string       // distinct transport and non-2xx errors, at most 10
-	TimedOut  bool           // Limit stopped the run before every request was answered
+	// WorstSecondP99 is the p99 of the worst second: the requests sent in
+	// each whole second of the run, taken apart, and the highest of their
+	// p99s. A dashboard's p99 line shows it as the spike that the whole
+	// run's P99 dilutes; seconds with fewer than 20 requests are left out.
+	WorstSecondP99 time.Duration
+	Statuses       map[string]int // "200": n; "error" for transport errors
+	Errors         []string       // distinct transport and non-2xx errors, at most 10
+	TimedOut       bool           // Limit stopped the run before every request was answered
 }
 
 func (s *Spec) check() error {
@@ -335,6 +341,7 @@ func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result
 
 	var m vegeta.Metrics
 	res := Result{Statuses: map[string]int{}}
+	var seconds secondly
 	errs := map[string]bool{}
 	timer := time.NewTimer(s.Limit)
 	defer timer.Stop()
@@ -355,6 +362,7 @@ func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result
 				res.Requests = int(m.Requests)
 				res.Duration = m.Duration + m.Wait
 				res.P50, res.P90, res.P99, res.Max = m.Latencies.P50, m.Latencies.P90, m.Latencies.P99, m.Latencies.Max
+				res.WorstSecondP99 = seconds.worstP99(20)
 				if res.Duration > 0 {
 					res.ReqPerSec = float64(res.Succeeded) / res.Duration.Seconds()
 				}
@@ -367,6 +375,7 @@ func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result
 				return res, nil
 			}
 			m.Add(r)
+			seconds.add(r.Timestamp, r.Latency)
 			status := fmt.Sprint(r.Code)
 			if r.Code == 0 {
 				status = "error"
@@ -386,6 +395,40 @@ func attack(ctx context.Context, s Spec, progress func(done, total int)) (Result
 			}
 		}
 	}
+}
+
+// secondly keeps when each request was sent and how long it took, to
+// take the run apart by the second.
+type secondly struct {
+	sent    []time.Time
+	latency []time.Duration
+}
+
+func (s *secondly) add(sent time.Time, latency time.Duration) {
+	s.sent, s.latency = append(s.sent, sent), append(s.latency, latency)
+}
+
+// worstP99 is the highest p99 of the whole seconds (counted from the first
+// request sent) with at least least requests.
+func (s *secondly) worstP99(least int) time.Duration {
+	if len(s.sent) == 0 {
+		return 0
+	}
+	start := slices.MinFunc(s.sent, time.Time.Compare)
+	by := map[int][]time.Duration{}
+	for i, t := range s.sent {
+		sec := int(t.Sub(start) / time.Second)
+		by[sec] = append(by[sec], s.latency[i])
+	}
+	var worst time.Duration
+	for _, l := range by {
+		if len(l) < least {
+			continue
+		}
+		slices.Sort(l)
+		worst = max(worst, l[(len(l)*99-1)/100])
+	}
+	return worst
 }
 
 // countPacer stops the attack after n hits: the fixed amount of work.

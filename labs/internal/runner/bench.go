@@ -55,6 +55,12 @@ type Work struct {
 	// ProcessCPU: also measure the CPU per request of the server, Postgres
 	// and the load generator (from /proc), to say what limits each side.
 	ProcessCPU bool
+	// SweepKeys: before each leg, this many Idempotency-Keys a day old in
+	// the requests table, and the server's key sweep started a third of
+	// the way into the leg's measured requests (and into each profiled
+	// leg's window) by its admin port: the hourly sweep, put where it can
+	// be measured (lab 10). The server's own timer is off. 0: none.
+	SweepKeys int
 }
 
 // Progressf prints a progress line with the time since the bench's first
@@ -70,19 +76,43 @@ func (b *Bench) Progressf(format string, args ...any) {
 	}
 }
 
-// Fresh empties the events table.
+// Fresh empties the events and requests tables.
 func (b *Bench) Fresh(ctx context.Context) error {
-	// Every leg starts from an empty table, so no leg pays for another's rows.
-	_, err := b.DB.Pool.Exec(ctx, "TRUNCATE events")
+	// Every leg starts from empty tables, so no leg pays for another's rows.
+	_, err := b.DB.Pool.Exec(ctx, "TRUNCATE events, requests")
 	return err
 }
 
-// start empties the table and starts the server bin (empty: ServerBin)
-// with stages, its audit trail in OutDir named after name (the caller
-// removes it when done).
-func (b *Bench) start(ctx context.Context, bin, stages, name string, profiling bool, extra ...string) (srv *serverProc, audit string, err error) {
+// seedKeys fills the requests table with n Idempotency-Keys stored over an
+// hour a day ago (25 to 24 hours ago), all past their retention: the hour
+// of keys the hourly sweep finds. Then it checkpoints, so the leg does
+// not pay for flushing the pages the seeding dirtied.
+func (b *Bench) seedKeys(ctx context.Context, n int) error {
+	_, err := b.DB.Pool.Exec(ctx, `INSERT INTO requests (idempotency_key, request_id, body_sha256, accepted, created_at)
+		SELECT 'day-old-' || g, gen_random_uuid(), '\x00'::bytea, 1, now() - interval '25 hours' + g * interval '1 hour' / $1::int
+		FROM generate_series(1, $1::int) g`, n)
+	if err == nil {
+		_, err = b.DB.Pool.Exec(ctx, "CHECKPOINT")
+	}
+	if err != nil {
+		return fmt.Errorf("seeding %d day-old keys: %w", n, err)
+	}
+	return nil
+}
+
+// start empties the tables (then seeds sweepKeys day-old keys, and turns
+// the server's own sweep off) and starts the server bin (empty:
+// ServerBin) with stages, its audit trail in OutDir named after name (the
+// caller removes it when done).
+func (b *Bench) start(ctx context.Context, bin, stages, name string, profiling bool, sweepKeys int, extra ...string) (srv *serverProc, audit string, err error) {
 	if err := b.Fresh(ctx); err != nil {
 		return nil, "", err
+	}
+	if sweepKeys > 0 {
+		if err := b.seedKeys(ctx, sweepKeys); err != nil {
+			return nil, "", err
+		}
+		extra = append(slices.Clip(extra), "-key-sweep-every=0")
 	}
 	if bin == "" {
 		bin = b.ServerBin
@@ -96,7 +126,7 @@ func (b *Bench) start(ctx context.Context, bin, stages, name string, profiling b
 // warm-up, then w's work. name names its audit file. A leg of the
 // do-nothing server (Side.DoesNothing) is refused if it did any work.
 func (b *Bench) Leg(ctx context.Context, side *Side, w Work, name string) (Leg, error) {
-	srv, audit, err := b.start(ctx, side.Bin, side.Stages, name, false, side.Args...)
+	srv, audit, err := b.start(ctx, side.Bin, side.Stages, name, false, w.SweepKeys, side.Args...)
 	if err != nil {
 		return Leg{}, err
 	}
@@ -173,6 +203,17 @@ func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Wor
 	if during != nil {
 		wg.Go(during)
 	}
+	var sweep *Sweep
+	var sweepErr error
+	if w.SweepKeys > 0 {
+		// A third of the way in, at a fixed rate; in capacity mode, a
+		// second in.
+		after := time.Second
+		if spec.Mode == load.Latency && spec.Rate > 0 {
+			after = time.Duration(float64(spec.Requests) / float64(spec.Rate) / 3 * float64(time.Second))
+		}
+		wg.Go(func() { sweep, sweepErr = srv.sweepAfter(ctx, after) })
+	}
 	// The /stats readers run exactly as long as the measured ingest.
 	var statsRes *load.ReadersResult
 	var statsErr error
@@ -198,6 +239,7 @@ func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Wor
 	var cpu *CPUUse
 	if w.ProcessCPU {
 		u := cpuUse(cpuBefore, takeCPU(srv.cmd.Process.Pid), res.Requests, res.Duration)
+		u.ServerPeakMB = peakMB(srv.cmd.Process.Pid)
 		cpu = &u
 	}
 	after, err := srv.memStats(ctx)
@@ -207,6 +249,9 @@ func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Wor
 	}
 	if statsErr != nil {
 		return Leg{}, fmt.Errorf("/stats readers: %w", statsErr)
+	}
+	if sweepErr != nil {
+		return Leg{}, sweepErr
 	}
 	if res.Succeeded != res.Requests {
 		return Leg{}, fmt.Errorf("%d of %d requests failed (%v): a comparison of failing servers means nothing; server log:\n%s",
@@ -247,6 +292,8 @@ func (b *Bench) drive(ctx context.Context, srv *serverProc, during func(), w Wor
 		Mode:             after.Mode,
 		RoundTrips:       after.RoundTrips - before.RoundTrips,
 		Fsyncs:           after.Fsyncs - before.Fsyncs,
+		Sweep:            sweep,
+		Snapshots:        after.Snapshots - before.Snapshots,
 	}, nil
 }
 
@@ -319,7 +366,7 @@ type capture func(name, url string, seconds int) (path string, p *profile.Profil
 // underLoad runs a server with stages under spec's load until takes has
 // taken its profiles.
 func (b *Bench) underLoad(ctx context.Context, stages string, spec load.Spec, takes func(capture) error) error {
-	srv, audit, err := b.start(ctx, "", stages, "underload", false)
+	srv, audit, err := b.start(ctx, "", stages, "underload", false, 0)
 	if err != nil {
 		return err
 	}

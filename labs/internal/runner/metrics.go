@@ -30,6 +30,7 @@ var (
 	hasCPU   = func(l Leg) bool { return l.CPU != nil }
 	hasStats = func(l Leg) bool { return l.Stats != nil }
 	hasReads = func(l Leg) bool { return l.Reads != nil }
+	hasSweep = func(l Leg) bool { return l.Sweep != nil }
 )
 
 // MetricDefs are the rows, in the order the reports print them.
@@ -50,10 +51,15 @@ var MetricDefs = []MetricDef{
 	{"Postgres CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.PostgresMS }, hasCPU},
 	{"load generator CPU", "ms per request", false, func(l Leg) float64 { return l.CPU.LoadMS }, hasCPU},
 	{"cores busy", "share of all", false, func(l Leg) float64 { return l.CPU.Busy }, hasCPU},
+	{"server peak memory", "MB resident", false, func(l Leg) float64 { return l.CPU.ServerPeakMB }, hasCPU},
 	{"/stats latency p99", "ms", false, func(l Leg) float64 { return ms(l.Stats.P99) }, hasStats},
 	{"/stats reads", "per leg", true, func(l Leg) float64 { return float64(l.Stats.Reads) }, hasStats},
 	{"read throughput", "req/s", true, func(l Leg) float64 { return l.Reads.ReqPerSec }, hasReads},
 	{"read latency p99", "ms", false, func(l Leg) float64 { return ms(l.Reads.P99) }, hasReads},
+	{"latency p99, worst second", "ms", false, func(l Leg) float64 { return ms(l.Load.WorstSecondP99) }, hasSweep},
+	{"latency max", "ms", false, func(l Leg) float64 { return ms(l.Load.Max) }, hasSweep},
+	{"key sweep", "seconds", false, func(l Leg) float64 { return l.Sweep.Seconds }, hasSweep},
+	{"flight-recorder snapshots", "per leg", false, func(l Leg) float64 { return float64(l.Snapshots) }, hasSweep},
 }
 
 // MetricNamed returns the row called name, or false.

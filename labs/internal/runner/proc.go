@@ -70,6 +70,25 @@ func takeCPU(serverPID int) cpuSnapshot {
 type CPUUse struct {
 	ServerMS, PostgresMS, LoadMS float64 // CPU milliseconds per request
 	Busy                         float64 // all three, as a share of every core over the leg
+	// ServerPeakMB is the server's peak resident memory (VmHWM), in MB,
+	// at the end of the leg: the runtime's memory outside the heap too,
+	// such as the flight recorder's trace buffers.
+	ServerPeakMB float64
+}
+
+// peakMB is pid's peak resident set, in MB (0 where /proc has none).
+func peakMB(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1e3
+		}
+	}
+	return 0
 }
 
 func cpuUse(before, after cpuSnapshot, requests int, leg time.Duration) CPUUse {

@@ -94,7 +94,7 @@ func (b *Bench) Profile(ctx context.Context, side *Side, w Work, p Profiling) er
 // load that fills it and the goroutine snapshot belong to one leg and share
 // its timing.
 func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling, pass int) error {
-	srv, audit, err := b.start(ctx, side.Bin, side.Stages, fmt.Sprintf("%s-profiled%d", side.Name, pass), pass == 0)
+	srv, audit, err := b.start(ctx, side.Bin, side.Stages, fmt.Sprintf("%s-profiled%d", side.Name, pass), pass == 0, w.SweepKeys)
 	if err != nil {
 		return err
 	}
@@ -145,6 +145,16 @@ func (b *Bench) profilePass(ctx context.Context, side *Side, w Work, p Profiling
 	if pass == 0 {
 		if p.Trace {
 			wg.Go(func() { fetch("trace", "/debug/pprof/trace?seconds=2") })
+		}
+		if w.SweepKeys > 0 {
+			// The sweep inside the window, as in the measured legs.
+			wg.Go(func() {
+				if _, err := srv.sweepAfter(ctx, window/3); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			})
 		}
 		// A goroutine snapshot in the thick of it.
 		wg.Go(func() {

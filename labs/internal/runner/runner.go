@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -47,14 +48,28 @@ type Config struct {
 // cfg.Bench.OutDir.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	l := cfg.Lab
+	a := &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: l.Watched(labs.Baseline)}
+	b := &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: l.Watched(cfg.Candidate)}
+	if l.Sweeps {
+		// Both sides record, so each leg's snapshots count its slow
+		// requests alike; the snapshots go beside the report.
+		for _, s := range []*Side{a, b} {
+			s.Args = append(s.Args, "-flight-recorder", FlightSlow.String(), "-flight-dir", filepath.Join(cfg.Bench.OutDir, "flight-"+s.Name))
+		}
+	}
 	return cfg.Bench.Compare(ctx, Comparison{
 		Title: fmt.Sprintf("lab %d (%s)", l.Number, l.Slug),
 		Lab:   l.Number, Slug: l.Slug, Trick: l.Trick, Claim: l.Claim, Profile: l.Profile,
-		A:       &Side{Name: "before", Impl: labs.Baseline, Stages: stagesFor(l.Number, labs.Baseline), Stage: l.Watched(labs.Baseline)},
-		B:       &Side{Name: "after", Impl: cfg.Candidate, Stages: stagesFor(l.Number, cfg.Candidate), Stage: l.Watched(cfg.Candidate)},
+		A: a, B: b,
 		Options: cfg.Options,
 	})
 }
+
+// FlightSlow is the request duration that makes a sweeping lab's server
+// (labs.Lab.Sweeps) write a flight-recorder snapshot: well over the
+// fixed server's p99 at the lab's rate on a quiet machine, well under a
+// request that waited for the baseline's sweep.
+const FlightSlow = 100 * time.Millisecond
 
 // stagesFor returns the -stages value where lab n runs impl and every
 // other lab its solution, but a lab that extends n's stage (Lab.Extends) its
@@ -116,6 +131,8 @@ type Leg struct {
 	RoundTrips       int64               // database round trips over the leg, all told
 	Fsyncs           int64               // audit fsyncs over the leg, all told
 	Rows             int64               // events rows after a do-nothing leg (checkDidNothing counts them); 0 otherwise
+	Sweep            *Sweep              // the key sweep in the leg (Work.SweepKeys); nil: none
+	Snapshots        int64               // the flight recorder's snapshots over the leg (-flight-recorder)
 }
 
 // Report is everything a run found; it is also written as report.json.

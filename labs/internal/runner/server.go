@@ -106,6 +106,7 @@ type memStats struct {
 	CopySecs   float64 // seconds spent in COPYs, summed over connections
 	Sched      server.SchedStats
 	Mode       string // "server", or "discard" for the do-nothing server
+	Snapshots  int64  // the flight recorder's snapshots (-flight-recorder)
 }
 
 func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
@@ -120,13 +121,44 @@ func (p *serverProc) memStats(ctx context.Context) (memStats, error) {
 		CopySecs   float64           `json:"db_copy_seconds"`
 		Sched      server.SchedStats `json:"sched"`
 		Mode       string            `json:"mode"`
+		Snapshots  int64             `json:"flight_snapshots"`
 	}
 	body, err := get(ctx, p.admin+"/debug/vars")
 	if err != nil {
 		return memStats{}, err
 	}
 	err = json.Unmarshal(body, &v)
-	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, CopySecs: v.CopySecs, Sched: v.Sched, Mode: v.Mode}, err
+	return memStats{Mallocs: v.MemStats.Mallocs, TotalAlloc: v.MemStats.TotalAlloc, NumGC: v.MemStats.NumGC, RoundTrips: v.RoundTrips, Fsyncs: v.Fsyncs, CopySecs: v.CopySecs, Sched: v.Sched, Mode: v.Mode, Snapshots: v.Snapshots}, err
+}
+
+// Sweep is what one key sweep did, as the server's admin port answered.
+type Sweep struct {
+	Keys    int64   `json:"swept"`
+	Seconds float64 `json:"seconds"`
+}
+
+// sweepAfter waits d, then runs the server's key sweep and waits for it.
+func (p *serverProc) sweepAfter(ctx context.Context, d time.Duration) (*Sweep, error) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.admin+"/debug/flamelab/sweep-keys", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("key sweep: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("key sweep: %s: %s (%v)", resp.Status, body, err)
+	}
+	var s Sweep
+	return &s, json.Unmarshal(body, &s)
 }
 
 // get fetches url (always the server's loopback admin port).
