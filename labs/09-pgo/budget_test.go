@@ -3,12 +3,12 @@ package pgo_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/flamelab/flamelab/labs"
+	"github.com/flamelab/flamelab/labs/internal/flame"
 	"github.com/flamelab/flamelab/labs/internal/labtest"
 	"github.com/flamelab/flamelab/labs/internal/pgo"
 )
@@ -34,14 +34,9 @@ func TestInlinedBudget(t *testing.T) {
 		flag := "off"
 		if merged != nil {
 			flag = filepath.Join(t.TempDir(), "default.pgo")
-			f, err := os.Create(flag)
-			if err != nil {
+			if err := flame.Write(merged, flag); err != nil {
 				t.Fatal(err)
 			}
-			if err := merged.Write(f); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
 		}
 		d, err := pgo.Compile(context.Background(), labs.Fix(labs.StagedNumbers()...), flag)
 		if err != nil {

@@ -33,11 +33,13 @@ var all = map[labs.Impl]newSweeper{
 	labs.Solution: func(p *pgxpool.Pool) server.Sweeper { return solution.New(p, solution.Options{}) },
 }
 
-// seed stores n keys named prefix-1..n, stored age ago.
+// seed stores n keys named prefix-1..n, the first stored age ago and the
+// others over the hour after it, as a live service stores them.
 func seed(t testing.TB, pool *pgxpool.Pool, prefix string, n int, age time.Duration) {
 	t.Helper()
 	_, err := pool.Exec(context.Background(), `INSERT INTO requests (idempotency_key, request_id, body_sha256, accepted, created_at)
-		SELECT $1 || '-' || g, gen_random_uuid(), '\x00'::bytea, 1, now() - $3::interval FROM generate_series(1, $2::int) g`, prefix, n, age)
+		SELECT $1 || '-' || g, gen_random_uuid(), '\x00'::bytea, 1, now() - $3::interval + (g - 1) * interval '1 hour' / $2::int
+		FROM generate_series(1, $2::int) g`, prefix, n, age)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +55,8 @@ func count(t testing.TB, pool *pgxpool.Pool, where string) int {
 }
 
 // TestSweepForgetsOnlyExpired: every key stored before the cutoff is
-// forgotten (more than one batch of them, and one a minute past it), every
+// forgotten (more than one batch of them, more than a batch stored at one
+// instant, and one a minute past the cutoff), every
 // key after it kept (one a minute short of it, and recent ones), and the
 // count returned is the count deleted.
 func TestSweepForgetsOnlyExpired(t *testing.T) {
@@ -61,19 +64,24 @@ func TestSweepForgetsOnlyExpired(t *testing.T) {
 	for _, impl := range labtest.Under(t, all) {
 		t.Run(string(impl.Name), func(t *testing.T) {
 			pgtest.Truncate(t, db)
-			const old = 2*solution.DefaultBatch + 345
+			const old, burst = 2*solution.DefaultBatch + 345, solution.DefaultBatch + 10
 			seed(t, db.Pool, "old", old, 25*time.Hour)
 			seed(t, db.Pool, "just-old", 1, server.KeyRetention+time.Minute)
+			// A burst: more than a batch of keys stored at one instant.
+			if _, err := db.Pool.Exec(context.Background(), `INSERT INTO requests (idempotency_key, request_id, body_sha256, accepted, created_at)
+				SELECT 'burst-' || g, gen_random_uuid(), '\x00'::bytea, 1, now() - interval '30 hours' FROM generate_series(1, $1::int) g`, burst); err != nil {
+				t.Fatal(err)
+			}
 			seed(t, db.Pool, "just-new", 1, server.KeyRetention-time.Minute)
 			seed(t, db.Pool, "new", 500, time.Hour)
 			n, err := impl.Of(db.Pool).Sweep(context.Background(), time.Now().Add(-server.KeyRetention))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != old+1 {
-				t.Errorf("Sweep returned %d; want %d (the keys past the cutoff)", n, old+1)
+			if n != old+1+burst {
+				t.Errorf("Sweep returned %d; want %d (the keys past the cutoff)", n, old+1+burst)
 			}
-			if left := count(t, db.Pool, "idempotency_key LIKE 'old-%' OR idempotency_key LIKE 'just-old-%'"); left != 0 {
+			if left := count(t, db.Pool, "idempotency_key LIKE 'old-%' OR idempotency_key LIKE 'just-old-%' OR idempotency_key LIKE 'burst-%'"); left != 0 {
 				t.Errorf("%d expired keys left; want none", left)
 			}
 			if kept := count(t, db.Pool, "idempotency_key LIKE 'new-%' OR idempotency_key LIKE 'just-new-%'"); kept != 501 {

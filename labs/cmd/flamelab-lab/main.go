@@ -139,8 +139,9 @@ func run(args []string) error {
 	spec := load.Spec{Mode: load.Capacity, Requests: *requests, Warmup: *warmup, Workers: *workers, Lines: *lines, Seed: *seed, Limit: 3 * time.Minute}
 	if *rate == 0 && lab.Sweeps {
 		// A spike is a latency, and latency is measured at a fixed rate:
-		// one the fixed server sustains with room to spare on 2 cores.
-		*rate = 700
+		// one the fixed server sustains with half the machine to spare,
+		// as a service is run.
+		*rate = 400
 	}
 	if *rate > 0 {
 		spec.Mode, spec.Rate = load.Latency, *rate

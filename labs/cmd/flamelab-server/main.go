@@ -68,6 +68,7 @@ type options struct {
 	sweepEvery               time.Duration
 	flightSlow               time.Duration
 	flightDir                string
+	flightEvery              time.Duration
 	noLabels                 bool
 }
 
@@ -89,7 +90,8 @@ func parseFlags() *options {
 	flag.BoolVar(&o.discard, "discard", false, "a server that does nothing: answer POST /events as the server would, but only read the body (no database, no stage, no audit file): the machine's HTTP ceiling for the same load (make capstone)")
 	flag.BoolVar(&o.noAuditFsync, "experiment-no-audit-fsync", false, "an experiment, never for a real trail: the audit file is not fsync'd, so an acknowledged request's record can be lost in a crash (make capstone measures what the fsyncs cost)")
 	flag.DurationVar(&o.sweepEvery, "key-sweep-every", time.Hour, "how often to forget the Idempotency-Keys older than "+server.KeyRetention.String()+" (at start, then at this interval); 0: only when asked, with POST /debug/flamelab/sweep-keys on the admin port")
-	flag.DurationVar(&o.flightSlow, "flight-recorder", 0, "keep the last seconds of execution trace in memory (runtime/trace's flight recorder) and write them to -flight-dir when a request takes longer than this, at most once per "+flight.DefaultEvery.String()+" (0: off)")
+	flag.DurationVar(&o.flightSlow, "flight-recorder", 0, "keep the last seconds of execution trace in memory (runtime/trace's flight recorder) and write them to -flight-dir when a request takes longer than this, at most once per -flight-every (0: off)")
+	flag.DurationVar(&o.flightEvery, "flight-every", flight.DefaultEvery, "with -flight-recorder: the least time between two snapshots")
 	flag.StringVar(&o.flightDir, "flight-dir", "", "where -flight-recorder writes its snapshots; default flight/ in the private flamelab directory beside the audit file")
 	flag.BoolVar(&o.noLabels, "no-pprof-labels", false, "run the stages without their profiler labels (route=, stage=): lab 10 measures what the labels cost")
 	flag.BoolVar(&o.anyHost, "allow-any-host", false, "serve any Host and cross-site Origin on the public port (off: loopback names only; see server.LoopbackOnly)")
@@ -392,12 +394,12 @@ func startRecorder(o *options) (*flight.Recorder, error) {
 		}
 		dir = filepath.Join(base, "flight")
 	}
-	rec, err := flight.Start(flight.Config{Slow: o.flightSlow, Dir: dir})
+	rec, err := flight.Start(flight.Config{Slow: o.flightSlow, Dir: dir, Every: o.flightEvery})
 	if err != nil {
 		return nil, err
 	}
 	expvar.Publish("flight_snapshots", expvar.Func(func() any { return rec.Snapshots() }))
-	fmt.Fprintf(os.Stderr, "flight recorder: the last %s of trace kept; a request slower than %s writes it to %s\n", flight.DefaultWindow, o.flightSlow, dir)
+	fmt.Fprintf(os.Stderr, "flight recorder: the last %s of trace kept; a request slower than %s writes it to %s, at most once per %s\n", flight.DefaultWindow, o.flightSlow, dir, o.flightEvery)
 	return rec, nil
 }
 

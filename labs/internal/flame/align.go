@@ -50,7 +50,7 @@ func AlignStages(src, dst string) error {
 			}
 		}
 	}
-	return writeProfile(p, dst)
+	return Write(p, dst)
 }
 
 // Summary is what a profile's page says about the profile itself.
@@ -91,7 +91,8 @@ func summarize(p *profile.Profile, sampleType string) (Summary, error) {
 	return s, nil
 }
 
-func writeProfile(p *profile.Profile, path string) error {
+// Write writes p to path as a gzipped profile.proto, as pprof reads it.
+func Write(p *profile.Profile, path string) error {
 	out, err := os.Create(path)
 	if err != nil {
 		return err

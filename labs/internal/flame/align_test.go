@@ -18,7 +18,7 @@ func TestAlignStages(t *testing.T) {
 		p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "cpu", Unit: "nanoseconds"}}, Function: []*profile.Function{f}, Location: []*profile.Location{l},
 			Sample: []*profile.Sample{{Location: []*profile.Location{l}, Value: []int64{v}}}, DurationNanos: int64(time.Second)}
 		path := filepath.Join(dir, name)
-		if err := writeProfile(p, path); err != nil {
+		if err := Write(p, path); err != nil {
 			t.Fatal(err)
 		}
 		return path

@@ -59,7 +59,7 @@ func allFixed() labs.Choice { return labs.Fix(labs.StagedNumbers()...) }
 // Run builds the fixed server without a profile, takes two CPU profiles of
 // it under cfg's load, merges them with cfg.Merge into default.pgo, builds
 // the same source with it, and compares the two builds. Then it reads the
-// compiler's report for both, and for two stale profiles.
+// compiler's report for both, and for three stale profiles.
 //
 // It is long on purpose: make lab-9's steps, in the order they run; no
 // compiler runs while a leg is measured.
@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	pgoFlag := "off"
 	if merged != nil {
 		res.Profile = filepath.Join(b.OutDir, "default.pgo")
-		if err := write(merged, res.Profile); err != nil {
+		if err := flame.Write(merged, res.Profile); err != nil {
 			return nil, err
 		}
 		pgoFlag, res.Samples = res.Profile, samples(merged)
@@ -233,18 +233,6 @@ func loadAll(paths []string) ([]*profile.Profile, error) {
 		out = append(out, pr)
 	}
 	return out, nil
-}
-
-func write(p *profile.Profile, path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := p.Write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func samples(p *profile.Profile) int64 {

@@ -75,10 +75,12 @@ type Share struct {
 type Caught struct {
 	Side      string
 	Snapshots []string // every snapshot file, oldest first
-	Bytes     int64    // the first one's size
-	// Span is how much trace the first snapshot holds; Waits its longest
-	// waits of goroutines running flamelab's code, longest first; Sweep
-	// the sweep goroutine's longest wait, if the snapshot holds one.
+	// File is the snapshot read: the one with the sweep's longest wait.
+	File  string
+	Bytes int64 // its size
+	// Span is how much trace it holds; Waits its longest waits of
+	// request goroutines in flamelab's code, longest first; Sweep the
+	// sweep goroutine's longest wait, if it holds one.
 	Span  string
 	Waits []flight.Wait
 	Sweep *flight.Wait
@@ -168,15 +170,30 @@ func shares(side *runner.Side) ([]Share, error) {
 	return out, nil
 }
 
-// caught reads the snapshots in dir.
+// caught reads every snapshot in dir and keeps the one that holds the
+// sweep's longest wait (the last one, if none does).
 func caught(dir string, s *runner.Side) (Caught, error) {
 	c := Caught{Side: s.Name}
 	c.Snapshots, _ = filepath.Glob(filepath.Join(dir, "flight-*.trace"))
 	slices.Sort(c.Snapshots)
-	if len(c.Snapshots) == 0 {
-		return c, nil
+	sweeper := "labs/10-production/" + string(s.Impl) + ".(*Sweeper).Sweep"
+	for _, path := range c.Snapshots {
+		one, err := read(path, sweeper)
+		if err != nil {
+			return c, err
+		}
+		if c.File == "" || one.Sweep != nil && (c.Sweep == nil || one.Sweep.For > c.Sweep.For) || c.Sweep == nil && one.Sweep == nil {
+			one.Side, one.Snapshots = c.Side, c.Snapshots
+			c = one
+		}
 	}
-	f, err := os.Open(c.Snapshots[0])
+	return c, nil
+}
+
+// read reads one snapshot.
+func read(path, sweeper string) (Caught, error) {
+	c := Caught{File: path}
+	f, err := os.Open(path)
 	if err != nil {
 		return c, err
 	}
@@ -186,15 +203,14 @@ func caught(dir string, s *runner.Side) (Caught, error) {
 	}
 	waits, span, err := flight.Read(f)
 	if err != nil {
-		return c, fmt.Errorf("reading %s: %w", c.Snapshots[0], err)
+		return c, fmt.Errorf("reading %s: %w", path, err)
 	}
 	c.Span = span.Round(1e6).String()
-	sweeper := "labs/10-production/" + string(s.Impl) + ".(*Sweeper).Sweep"
 	for _, w := range waits {
 		if w.Has(sweeper) && c.Sweep == nil {
 			c.Sweep = &w
 		}
-		if len(c.Waits) < 5 && w.Has("github.com/flamelab/flamelab/") {
+		if len(c.Waits) < 5 && w.Has("github.com/flamelab/flamelab/") && !w.Has(sweeper) {
 			c.Waits = append(c.Waits, w)
 		}
 	}
@@ -205,20 +221,20 @@ func caught(dir string, s *runner.Side) (Caught, error) {
 // recorder cost, as Markdown-friendly text.
 func (r *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\nflight recorder (%s: a request slower than that writes the last %s of trace, at most once per %s):\n",
-		runner.FlightSlow, flight.DefaultWindow, flight.DefaultEvery)
+		runner.FlightSlow, flight.DefaultWindow, runner.FlightEvery)
 	for _, c := range r.Caught {
 		if len(c.Snapshots) == 0 {
 			fmt.Fprintf(w, "  %s: no snapshot in any leg: no request took over %s\n", c.Side, runner.FlightSlow)
 			continue
 		}
-		fmt.Fprintf(w, "  %s: %d snapshot(s) over its legs; the first holds %s of trace (%.1f MB)\n", c.Side, len(c.Snapshots), c.Span, float64(c.Bytes)/1e6)
+		fmt.Fprintf(w, "  %s: %d snapshot(s) over its legs; %s holds %s of trace (%.1f MB)\n", c.Side, len(c.Snapshots), filepath.Join(filepath.Base(filepath.Dir(c.File)), filepath.Base(c.File)), c.Span, float64(c.Bytes)/1e6)
 		if c.Sweep != nil {
 			fmt.Fprintf(w, "    the sweep's goroutine: blocked %s (%s)%s in\n", c.Sweep.For.Round(1e6), c.Sweep.Reason, openNote(*c.Sweep))
 			writeStack(w, *c.Sweep, 6)
 		} else {
 			fmt.Fprintf(w, "    no wait of the sweep's goroutine in it\n")
 		}
-		fmt.Fprintf(w, "    the longest waits of goroutines in flamelab's code:\n")
+		fmt.Fprintf(w, "    the longest other waits in flamelab's code (the requests'):\n")
 		for _, wt := range c.Waits {
 			fmt.Fprintf(w, "      %8s  %-14s %s%s\n", wt.For.Round(1e6), wt.Reason, innermost(wt), openNote(wt))
 		}

@@ -330,7 +330,7 @@ func (b *Bench) CopyCeiling(ctx context.Context, spec load.Spec) (float64, error
 // CPU profile of as many seconds (one after the other: fgprof's own
 // sampling would fill a CPU profile taken beside it). name names the files.
 func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, seconds int, name string) (wall, cpu *profile.Profile, err error) {
-	err = b.underLoad(ctx, stages, spec, func(take capture) error {
+	err = b.underLoad(ctx, stages, spec, name, func(take capture) error {
 		if _, wall, err = take(name+"-fgprof", "/debug/fgprof?format=pprof&", seconds); err != nil {
 			return err
 		}
@@ -346,7 +346,7 @@ func (b *Bench) UnderLoad(ctx context.Context, stages string, spec load.Spec, se
 // its default.pgo from them.
 func (b *Bench) CPUCaptures(ctx context.Context, stages string, spec load.Spec, seconds, n int, name string) ([]string, error) {
 	var paths []string
-	err := b.underLoad(ctx, stages, spec, func(take capture) error {
+	err := b.underLoad(ctx, stages, spec, name, func(take capture) error {
 		for i := range n {
 			path, _, err := take(fmt.Sprintf("%s-%d", name, i+1), "/debug/pprof/profile?", seconds)
 			if err != nil {
@@ -364,9 +364,9 @@ func (b *Bench) CPUCaptures(ctx context.Context, stages string, spec load.Spec, 
 type capture func(name, url string, seconds int) (path string, p *profile.Profile, err error)
 
 // underLoad runs a server with stages under spec's load until takes has
-// taken its profiles.
-func (b *Bench) underLoad(ctx context.Context, stages string, spec load.Spec, takes func(capture) error) error {
-	srv, audit, err := b.start(ctx, "", stages, "underload", false, 0)
+// taken its profiles; name names its audit file.
+func (b *Bench) underLoad(ctx context.Context, stages string, spec load.Spec, name string, takes func(capture) error) error {
+	srv, audit, err := b.start(ctx, "", stages, name+"-underload", false, 0)
 	if err != nil {
 		return err
 	}

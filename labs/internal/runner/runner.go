@@ -54,7 +54,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// Both sides record, so each leg's snapshots count its slow
 		// requests alike; the snapshots go beside the report.
 		for _, s := range []*Side{a, b} {
-			s.Args = append(s.Args, "-flight-recorder", FlightSlow.String(), "-flight-dir", filepath.Join(cfg.Bench.OutDir, "flight-"+s.Name))
+			s.Args = append(s.Args, "-flight-recorder", FlightSlow.String(), "-flight-every", FlightEvery.String(), "-flight-dir", filepath.Join(cfg.Bench.OutDir, "flight-"+s.Name))
 		}
 	}
 	return cfg.Bench.Compare(ctx, Comparison{
@@ -69,7 +69,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // (labs.Lab.Sweeps) write a flight-recorder snapshot: well over the
 // fixed server's p99 at the lab's rate on a quiet machine, well under a
 // request that waited for the baseline's sweep.
-const FlightSlow = 100 * time.Millisecond
+const FlightSlow = 50 * time.Millisecond
+
+// FlightEvery is the least time between two snapshots in a sweeping lab's
+// legs: short, so a slow start-up's snapshot does not keep the sweep's
+// out, and the count says in how many seconds requests were slow.
+const FlightEvery = time.Second
 
 // stagesFor returns the -stages value where lab n runs impl and every
 // other lab its solution, but a lab that extends n's stage (Lab.Extends) its
