@@ -183,16 +183,21 @@ func Try(root string, c Command) (string, error) {
 		}
 		return "", fmt.Errorf("no test or benchmark matches %q in %v", pattern, pkgs)
 	case len(w) > 2 && w[0] == "go" && w[1] == "tool" && w[2] == "pprof":
-		args := []string{"tool", "pprof", "-top", "-nodecount=1"}
-		file := ""
+		args := []string{"tool", "pprof"}
+		file, format := "", false
 		for _, a := range w[3:] {
 			switch {
 			case strings.HasPrefix(a, "-http"):
+			case a == "-tags" || a == "-traces" || a == "-raw" || a == "-top" || a == "-text":
+				args, format = append(args, a), true // the page's own output format
 			case strings.HasPrefix(a, "-"):
 				args = append(args, a)
 			default:
 				file = latestCapture.ReplaceAllString(a, RefDir+"/lab-$1/")
 			}
+		}
+		if !format {
+			args = append(args, "-top", "-nodecount=1")
 		}
 		if _, err := os.Stat(filepath.Join(root, file)); err != nil {
 			if !strings.HasPrefix(file, RefDir) {
