@@ -82,10 +82,16 @@ func TestCheckFailsOnPristineExercise(t *testing.T) {
 				t.Fatalf("the lab's tests pass on the pristine exercise: its budgets test nothing\n%s", out)
 			}
 			// A lab about the instrument has no profile to point at; its
-			// failures say what to do instead (Next:).
+			// failures say what to do instead (Next:). A lab whose cause
+			// no profile shows (lab 10: the lesson is that the CPU profile
+			// misses it) points at the flight recorder's snapshot.
 			if next := fmt.Sprintf("make flame-%d", l.Number); l.Stage == "" {
 				if !strings.Contains(out, "Next: ") {
 					t.Errorf("the failure does not say what to do next:\n%s", out)
+				}
+			} else if l.Sweeps {
+				if !strings.Contains(out, "flight-recorder snapshot") {
+					t.Errorf("the failure does not point the learner at the flight recorder's snapshot:\n%s", out)
 				}
 			} else if !strings.Contains(out, next) {
 				t.Errorf("the failure does not point the learner at a profile (%s):\n%s", next, out)
