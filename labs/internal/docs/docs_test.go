@@ -271,3 +271,27 @@ func TestDepsFollowImports(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneBelowDropsTraces: a run's execution traces go, however deep
+// (lab 10's flight-recorder snapshots), and nothing else does.
+func TestPruneBelowDropsTraces(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]bool{"a.trace": false, "flight-before/f-1.trace": false, "x/y/z.trace": false, "report.md": true, "flight-before/keep.pb.gz": true}
+	for f := range files {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pruneBelow(dir); err != nil {
+		t.Fatal(err)
+	}
+	for f, kept := range files {
+		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != kept {
+			t.Errorf("%s: kept=%v, want %v", f, err == nil, kept)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,22 +177,12 @@ func (o Options) measure(t Target, command string) error {
 		if err := runner.Prune(filepath.Join(o.Root, t.Dir), keepPages(rep.Profile, t.AA)); err != nil {
 			return err
 		}
-		// Lab 10's cost comparisons keep their reports and profiles, not
-		// their pages; its snapshots are megabytes of trace, which
-		// production.md has read.
-		for _, sub := range []string{"cost-labels", "cost-recorder"} {
-			if _, err := os.Stat(filepath.Join(o.Root, t.Dir, sub, "report.json")); err == nil {
-				if err := runner.Prune(filepath.Join(o.Root, t.Dir, sub), func(string) bool { return false }); err != nil {
-					return err
-				}
-			}
-		}
-		snaps, _ := filepath.Glob(filepath.Join(o.Root, t.Dir, "*", "flight-*.trace"))
-		more, _ := filepath.Glob(filepath.Join(o.Root, t.Dir, "*", "*", "flight-*.trace"))
-		for _, f := range append(snaps, more...) {
-			if err := os.Remove(f); err != nil {
-				return err
-			}
+		// A run with comparisons of its own in subdirectories (lab 10's
+		// costs) keeps their reports and profiles, not their pages; and no
+		// execution trace anywhere in it (lab 10's flight-recorder
+		// snapshots, megabytes each, which production.md has read).
+		if err := pruneBelow(filepath.Join(o.Root, t.Dir)); err != nil {
+			return err
 		}
 		if err := shareAssets(o.Root, t.Dir); err != nil {
 			return err
@@ -212,6 +203,25 @@ func (o Options) measure(t Target, command string) error {
 		st.Output = out.String()
 	}
 	return writeStamp(stampPath(o.Root, t, command), st)
+}
+
+// pruneBelow prunes every comparison in a subdirectory of dir (one with a
+// report.json) to its reports and profiles, and removes every execution
+// trace under dir.
+func pruneBelow(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && p != dir:
+			if _, err := os.Stat(filepath.Join(p, "report.json")); err == nil {
+				return runner.Prune(p, func(string) bool { return false })
+			}
+		case !d.IsDir() && strings.HasSuffix(p, ".trace"):
+			return os.Remove(p)
+		}
+		return nil
+	})
 }
 
 // keepPages keeps, of a run's flame graph pages, the lesson's profile
